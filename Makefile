@@ -1,0 +1,97 @@
+# Ferry's developer entry points. `make help` lists them.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+MODULES := pkg source-controller kustomize-controller helm-controller notification-controller test
+CONTROLLERS := source-controller kustomize-controller helm-controller notification-controller
+
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+LOCALBIN ?= $(CURDIR)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+
+# The control plane binaries are built once into a cache outside the checkout.
+CLUSTER_BINS = $(shell ./hack/cluster-bins.sh 2>&2 | tail -n 1)
+
+GO_TEST_FLAGS ?= -count=1
+TEST_TIMEOUT ?= 30m
+
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} \
+	  /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate deepcopy code for the API types.
+	cd pkg && $(CONTROLLER_GEN) object paths=./apis/...
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate CRDs and one RBAC role per controller.
+	rm -f config/crd/bases/*.yaml
+	cd pkg && $(CONTROLLER_GEN) crd paths=./apis/... output:crd:artifacts:config=../config/crd/bases
+	./hack/crd-kustomization.sh config/crd
+	for c in $(CONTROLLERS); do \
+	  (cd $$c && $(CONTROLLER_GEN) rbac:roleName=$$c paths=./... output:rbac:artifacts:config=../config/rbac/$$c); \
+	done
+
+.PHONY: fmt
+fmt: ## Format the Go code.
+	for m in $(MODULES); do (cd $$m && go fmt ./...); done
+
+.PHONY: vet
+vet: ## Vet the Go code.
+	for m in $(MODULES); do (cd $$m && go vet ./...); done
+
+.PHONY: tidy
+tidy: ## Tidy every module's go.mod.
+	for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy); done
+
+.PHONY: build
+build: ## Build the four controllers into bin/.
+	for c in $(CONTROLLERS); do (cd $$c && go build -o $(LOCALBIN)/$$c .); done
+
+.PHONY: verify
+verify: generate manifests fmt ## Regenerate and fail on any diff or untracked file.
+	@if [ -n "$$(git status --porcelain -- . ':!bin')" ]; then \
+	  echo "generated or formatted files are out of date:"; git status --porcelain -- . ':!bin'; git diff --stat; exit 1; \
+	fi
+
+##@ Test
+
+.PHONY: cluster-bins
+cluster-bins: ## Build kube-apiserver, etcd, controller-manager, scheduler, kubectl and kwok (cached).
+	./hack/cluster-bins.sh
+
+.PHONY: test
+test: vet ## Run every test, including the end-to-end suite, against a real local cluster.
+	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
+	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...); done
+
+.PHONY: e2e
+e2e: ## Run only the end-to-end suite.
+	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
+	cd test && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./e2e/...
+
+.PHONY: bench
+bench: ## Run the benchmark harness (SCENARIO=name N=size) and write a report.
+	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
+	cd test && go run ./bench $(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(N),--n=$(N))
+
+##@ Run
+
+.PHONY: dev
+dev: ## Start a local cluster with the CRDs and the controllers, and show how to use it.
+	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
+	cd test && go run ./dev
+
+$(CONTROLLER_GEN):
+	mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)

@@ -1,0 +1,25 @@
+// Command helm-controller installs, upgrades, tests, rolls back and uninstalls HelmReleases.
+package main
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/manager"
+	"github.com/ferrycd/ferry/pkg/options"
+	"github.com/ferrycd/ferry/helm-controller/internal/controller"
+)
+
+func main() {
+	var opts options.Options
+	manager.ParseFlags(&opts, nil)
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(helmv2.AddToScheme(scheme))
+	utilruntime.Must(sourcev1.AddToScheme(scheme))
+	manager.Run("helm-controller", opts, scheme, controller.Setup)
+}

@@ -1,0 +1,25 @@
+// Command kustomize-controller builds Kustomizations from source artifacts and applies them to the cluster.
+package main
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/manager"
+	"github.com/ferrycd/ferry/pkg/options"
+	"github.com/ferrycd/ferry/kustomize-controller/internal/controller"
+)
+
+func main() {
+	var opts options.Options
+	manager.ParseFlags(&opts, nil)
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(kustomizev1.AddToScheme(scheme))
+	utilruntime.Must(sourcev1.AddToScheme(scheme))
+	manager.Run("kustomize-controller", opts, scheme, controller.Setup)
+}

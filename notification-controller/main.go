@@ -1,0 +1,25 @@
+// Command notification-controller forwards events to people and Git hosts and turns webhooks into reconciles.
+package main
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
+	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	"github.com/ferrycd/ferry/pkg/manager"
+	"github.com/ferrycd/ferry/pkg/options"
+	"github.com/ferrycd/ferry/notification-controller/internal/controller"
+)
+
+func main() {
+	var opts options.Options
+	manager.ParseFlags(&opts, nil)
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(notificationv1.AddToScheme(scheme))
+	utilruntime.Must(notificationv1beta3.AddToScheme(scheme))
+	manager.Run("notification-controller", opts, scheme, controller.Setup)
+}
