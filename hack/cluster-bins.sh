@@ -96,9 +96,10 @@ if [ ! -x "$dir/kwok" ]; then
   GOBIN="$dir" CGO_ENABLED=0 go install -trimpath "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   stage=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage
   mkdir -p "$dir/kwok-stages"
-  find "$stage" -name '*.yaml' \( -path '*node-initialize*' -o -path '*node-heartbeat*' \
-    -o -path '*pod-ready*' -o -path '*pod-complete*' -o -path '*pod-delete*' \) \
-    -exec cp {} "$dir/kwok-stages/" \;
+  for f in node/fast/node-initialize node/heartbeat/node-heartbeat \
+           pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+    cp "$stage/$f.yaml" "$dir/kwok-stages/"
+  done
   chmod -R u+w "$dir/kwok-stages"
 fi
 

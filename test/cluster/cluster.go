@@ -215,3 +215,19 @@ func (c *Cluster) Kubectl(stdin []byte, args ...string) (string, error) {
 	}
 	return out.String(), nil
 }
+
+// LogTails returns the last lines of each extra component's log, for a
+// failing test to print.
+func (c *Cluster) LogTails(lines int) string {
+	var b strings.Builder
+	logs, _ := filepath.Glob(filepath.Join(c.Dir, "*.log"))
+	for _, l := range logs {
+		data, _ := os.ReadFile(l)
+		all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(all) > lines {
+			all = all[len(all)-lines:]
+		}
+		fmt.Fprintf(&b, "==> %s <==\n%s\n", filepath.Base(l), strings.Join(all, "\n"))
+	}
+	return b.String()
+}
