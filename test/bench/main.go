@@ -1,0 +1,156 @@
+// Command bench is `make bench`: it starts the local cluster and the
+// controllers as processes, runs a named scenario, and writes a Markdown
+// report with the machine, the versions and the figures. Controller issues add
+// their scenarios to the scenarios map.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ferrycd/ferry/test/cluster"
+	"github.com/ferrycd/ferry/test/harness"
+)
+
+// Env is what a scenario runs against.
+type Env struct {
+	Cluster     *cluster.Cluster
+	Controllers map[string]*harness.Process
+	N           int
+}
+
+// Result is a scenario's figures, as rows of the report's table.
+type Result struct {
+	Rows [][2]string
+}
+
+// Add appends a figure to the result.
+func (r *Result) Add(name, value string) { r.Rows = append(r.Rows, [2]string{name, value}) }
+
+// Scenario measures one thing.
+type Scenario struct {
+	Doc string
+	Run func(ctx context.Context, env *Env) (*Result, error)
+}
+
+var scenarios = map[string]Scenario{
+	"startup": {Doc: "time for the four controllers to start and report ready", Run: runStartup},
+}
+
+func main() {
+	name := flag.String("scenario", "startup", "scenario to run: "+strings.Join(names(), ", "))
+	n := flag.Int("n", 100, "scenario size (objects)")
+	out := flag.String("out", "", "report file (default: bench-<scenario>.md in the repository root)")
+	flag.Parse()
+	if err := run(*name, *n, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(name string, n int, out string) error {
+	sc, ok := scenarios[name]
+	if !ok {
+		return fmt.Errorf("unknown scenario %q; have %s", name, strings.Join(names(), ", "))
+	}
+	ctx := context.Background()
+	start := time.Now()
+	c, err := cluster.Start(cluster.Options{Mode: cluster.Full})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Stop() }()
+	clusterStart := time.Since(start)
+
+	work, err := os.MkdirTemp("", "ferry-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	if err := harness.Build(work, harness.Controllers...); err != nil {
+		return err
+	}
+	if err := harness.InstallRBAC(c, harness.Controllers...); err != nil {
+		return err
+	}
+	env := &Env{Cluster: c, Controllers: map[string]*harness.Process{}, N: n}
+	for _, ctl := range harness.Controllers {
+		p, err := harness.Start(ctx, c, work, work, ctl, controllerArgs(ctl, work)...)
+		if err != nil {
+			return err
+		}
+		defer p.Stop()
+		env.Controllers[ctl] = p
+	}
+	res, err := sc.Run(ctx, env)
+	if err != nil {
+		return err
+	}
+	res.Rows = append([][2]string{{"local cluster start (full mode)", clusterStart.Round(time.Millisecond).String()}}, res.Rows...)
+	for _, ctl := range harness.Controllers {
+		res.Add(ctl+" peak RSS", fmt.Sprintf("%.1f MiB", float64(env.Controllers[ctl].PeakRSS())/(1<<20)))
+	}
+	return writeReport(out, name, sc, n, res)
+}
+
+func controllerArgs(name, work string) []string {
+	if name == "source-controller" {
+		return []string{"--storage-path=" + filepath.Join(work, "storage"), "--storage-addr=" + harness.FreeAddr()}
+	}
+	return nil
+}
+
+// runStartup measures how long the controllers take to report ready.
+func runStartup(_ context.Context, env *Env) (*Result, error) {
+	res := &Result{}
+	start := time.Now()
+	for _, name := range harness.Controllers {
+		if err := env.Controllers[name].WaitReady(time.Minute); err != nil {
+			return nil, err
+		}
+		res.Add(name+" ready after", time.Since(start).Round(time.Millisecond).String())
+	}
+	return res, nil
+}
+
+func writeReport(out, name string, sc Scenario, n int, res *Result) error {
+	if out == "" {
+		root, err := cluster.RepoRoot()
+		if err != nil {
+			return err
+		}
+		out = filepath.Join(root, "bench-"+name+".md")
+	}
+	host, _ := os.Hostname()
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Ferry benchmark: %s\n\n%s (N=%d)\n\n", name, sc.Doc, n)
+	fmt.Fprintf(&b, "- date: %s\n- machine: %s, %s/%s, %d CPUs\n- Go: %s\n- control plane: %s\n\n",
+		time.Now().UTC().Format(time.RFC3339), host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
+		runtime.Version(), filepath.Base(os.Getenv("FERRY_CLUSTER_BINS")))
+	b.WriteString("| figure | value |\n|---|---|\n")
+	for _, r := range res.Rows {
+		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
+	}
+	if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(b.String())
+	fmt.Println("\nreport written to", out)
+	return nil
+}
+
+func names() []string {
+	var out []string
+	for k := range scenarios {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
