@@ -6,11 +6,11 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/ferrycd/ferry/helm-controller/internal/controller"
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/pkg/options"
-	"github.com/ferrycd/ferry/helm-controller/internal/controller"
 )
 
 func main() {

@@ -6,11 +6,11 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/ferrycd/ferry/kustomize-controller/internal/controller"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/pkg/options"
-	"github.com/ferrycd/ferry/kustomize-controller/internal/controller"
 )
 
 func main() {

@@ -6,11 +6,11 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/ferrycd/ferry/notification-controller/internal/controller"
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/pkg/options"
-	"github.com/ferrycd/ferry/notification-controller/internal/controller"
 )
 
 func main() {

@@ -189,7 +189,6 @@ func FreeAddr() string {
 	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
-
 // PeakRSS returns the process's peak resident set size in bytes, read from
 // /proc (VmHWM), or 0 when it cannot be read.
 func (p *Process) PeakRSS() int64 {
