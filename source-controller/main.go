@@ -3,6 +3,8 @@
 package main
 
 import (
+	"context"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -25,6 +27,6 @@ func main() {
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 
 	manager.Run("source-controller", opts, scheme, func(s *manager.Setup) error {
-		return controller.Setup(s, storage)
+		return controller.Setup(context.Background(), s, storage, opts.Concurrent)
 	})
 }

@@ -1,12 +1,24 @@
-// Package controller registers the source-controller's reconcilers.
+// Package controller registers the source-controller's reconcilers and its
+// artifact server.
 package controller
 
 import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/fluxcd/pkg/runtime/metrics"
 	"github.com/spf13/pflag"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/artifact/server"
+	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/manager"
+	"github.com/ferrycd/ferry/pkg/outcome"
 	"github.com/ferrycd/ferry/pkg/pending"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/gitrepository"
 )
 
 // StorageOptions say where artifacts are kept and how they are served.
@@ -17,6 +29,8 @@ type StorageOptions struct {
 	Addr string
 	// AdvAddr is the host:port written into artifact URLs, for consumers.
 	AdvAddr string
+	// Retention is how many artifacts to keep per object.
+	Retention int
 }
 
 // BindFlags registers the storage flags with Flux's names and defaults.
@@ -27,13 +41,61 @@ func (o *StorageOptions) BindFlags(fs *pflag.FlagSet) {
 		"The address the static file server binds to.")
 	fs.StringVar(&o.AdvAddr, "storage-adv-addr", "",
 		"The advertised address of the static file server.")
+	fs.IntVar(&o.Retention, "artifact-retention-records", 2,
+		"The maximum number of artifacts to be kept in storage per object.")
 }
 
-// Setup registers a reconciler for each source kind.
-func Setup(s *manager.Setup, _ StorageOptions) error {
-	c := s.Manager.GetClient()
-	return pending.SetupAll(s.Manager,
-		pending.For(c, sourcev1.GitRepositoryKind, func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} }),
+// advertisedAddr defaults the advertised address to the host name and the
+// port the server listens on, as Flux does.
+func (o StorageOptions) advertisedAddr() (string, error) {
+	if o.AdvAddr != "" {
+		return o.AdvAddr, nil
+	}
+	host, port, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return "", fmt.Errorf("invalid --storage-addr: %w", err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if host, err = os.Hostname(); err != nil {
+			return "", err
+		}
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// Setup registers the artifact server and a reconciler for each source kind.
+func Setup(ctx context.Context, s *manager.Setup, opts StorageOptions, concurrent int) error {
+	adv, err := opts.advertisedAddr()
+	if err != nil {
+		return err
+	}
+	store, err := storage.New(opts.Path, adv, opts.Retention)
+	if err != nil {
+		return fmt.Errorf("unable to initialise storage at %s: %w", opts.Path, err)
+	}
+	mgr := s.Manager
+	if err := mgr.Add(&server.Server{Addr: opts.Addr, BasePath: opts.Path}); err != nil {
+		return err
+	}
+	rec := metrics.NewRecorder()
+	crmetrics.Registry.MustRegister(rec.Collectors()...)
+	finisher := outcome.Finisher{
+		Scheme:   mgr.GetScheme(),
+		Recorder: s.Recorder,
+		Metrics:  rec,
+		OwnedConditions: []string{
+			"Ready", "Reconciling", "Stalled",
+			sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactOutdatedCondition, sourcev1.FetchFailedCondition,
+			sourcev1.IncludeUnavailableCondition, sourcev1.StorageOperationFailedCondition, sourcev1.SourceVerifiedCondition,
+			sourcev1.BuildFailedCondition,
+		},
+	}
+	git := &gitrepository.Reconciler{Client: mgr.GetClient(), Finisher: finisher, Storage: store, Concurrent: concurrent}
+	if err := git.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	c := mgr.GetClient()
+	return pending.SetupAll(mgr,
 		pending.For(c, sourcev1.HelmRepositoryKind, func() *sourcev1.HelmRepository { return &sourcev1.HelmRepository{} }),
 		pending.For(c, sourcev1.HelmChartKind, func() *sourcev1.HelmChart { return &sourcev1.HelmChart{} }),
 		pending.For(c, sourcev1.OCIRepositoryKind, func() *sourcev1.OCIRepository { return &sourcev1.OCIRepository{} }),

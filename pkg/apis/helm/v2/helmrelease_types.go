@@ -484,3 +484,9 @@ type HelmReleaseList struct {
 func init() {
 	SchemeBuilder.Register(&HelmRelease{}, &HelmReleaseList{})
 }
+
+// GetReconcileRequestStatus returns the status part that records the last
+// handled reconcile.fluxcd.io/requestedAt value.
+func (in *HelmRelease) GetReconcileRequestStatus() *fluxmeta.ReconcileRequestStatus {
+	return &in.Status.ReconcileRequestStatus
+}

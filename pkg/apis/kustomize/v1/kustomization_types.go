@@ -267,3 +267,9 @@ type KustomizationList struct {
 func init() {
 	SchemeBuilder.Register(&Kustomization{}, &KustomizationList{})
 }
+
+// GetReconcileRequestStatus returns the status part that records the last
+// handled reconcile.fluxcd.io/requestedAt value.
+func (in *Kustomization) GetReconcileRequestStatus() *fluxmeta.ReconcileRequestStatus {
+	return &in.Status.ReconcileRequestStatus
+}

@@ -179,3 +179,9 @@ type ReceiverList struct {
 func init() {
 	SchemeBuilder.Register(&Receiver{}, &ReceiverList{})
 }
+
+// GetReconcileRequestStatus returns the status part that records the last
+// handled reconcile.fluxcd.io/requestedAt value.
+func (in *Receiver) GetReconcileRequestStatus() *fluxmeta.ReconcileRequestStatus {
+	return &in.Status.ReconcileRequestStatus
+}

@@ -292,3 +292,9 @@ type GitRepositoryList struct {
 func init() {
 	SchemeBuilder.Register(&GitRepository{}, &GitRepositoryList{})
 }
+
+// GetReconcileRequestStatus returns the status part that records the last
+// handled reconcile.fluxcd.io/requestedAt value.
+func (in *GitRepository) GetReconcileRequestStatus() *fluxmeta.ReconcileRequestStatus {
+	return &in.Status.ReconcileRequestStatus
+}

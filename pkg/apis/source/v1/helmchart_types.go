@@ -181,3 +181,9 @@ type HelmChartList struct {
 func init() {
 	SchemeBuilder.Register(&HelmChart{}, &HelmChartList{})
 }
+
+// GetReconcileRequestStatus returns the status part that records the last
+// handled reconcile.fluxcd.io/requestedAt value.
+func (in *HelmChart) GetReconcileRequestStatus() *fluxmeta.ReconcileRequestStatus {
+	return &in.Status.ReconcileRequestStatus
+}

@@ -167,3 +167,9 @@ type HelmRepositoryList struct {
 func init() {
 	SchemeBuilder.Register(&HelmRepository{}, &HelmRepositoryList{})
 }
+
+// GetReconcileRequestStatus returns the status part that records the last
+// handled reconcile.fluxcd.io/requestedAt value.
+func (in *HelmRepository) GetReconcileRequestStatus() *fluxmeta.ReconcileRequestStatus {
+	return &in.Status.ReconcileRequestStatus
+}

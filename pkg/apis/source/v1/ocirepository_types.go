@@ -222,3 +222,9 @@ type OCIRepositoryList struct {
 func init() {
 	SchemeBuilder.Register(&OCIRepository{}, &OCIRepositoryList{})
 }
+
+// GetReconcileRequestStatus returns the status part that records the last
+// handled reconcile.fluxcd.io/requestedAt value.
+func (in *OCIRepository) GetReconcileRequestStatus() *fluxmeta.ReconcileRequestStatus {
+	return &in.Status.ReconcileRequestStatus
+}

@@ -1,0 +1,64 @@
+// Package outcome is the one way every Ferry reconciler ends: the steps
+// return nil or a typed error, and Finish turns that into kstatus-compatible
+// conditions (Ready, Reconciling, Stalled), observedGeneration,
+// lastHandledReconcileAt, a Warning event for failures, the reconcile
+// duration metric, a single status patch and the controller-runtime result.
+package outcome
+
+import (
+	"errors"
+	"time"
+)
+
+// Kind says what a failed reconcile should do next.
+type Kind int
+
+const (
+	// Retry: a transient failure; retry with the controller's backoff.
+	Retry Kind = iota
+	// Wait: something outside the object is not ready yet (a dependency, a
+	// source without an artifact); check again after a delay, no backoff.
+	Wait
+	// Stall: retrying cannot help until the spec or a referenced object
+	// changes; the object is marked Stalled and not requeued.
+	Stall
+)
+
+// Error is a failure with the condition reason it reports and what to do
+// next. Its message is what the user reads on the Ready condition, so it
+// says what to fix.
+type Error struct {
+	Kind   Kind
+	Reason string
+	Err    error
+	// RequeueAfter applies to Wait; zero means the object's interval.
+	RequeueAfter time.Duration
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// RetryErr reports a transient failure with the given reason.
+func RetryErr(reason string, err error) error {
+	return &Error{Kind: Retry, Reason: reason, Err: err}
+}
+
+// WaitErr reports that the object waits on something else for after.
+func WaitErr(reason string, after time.Duration, err error) error {
+	return &Error{Kind: Wait, Reason: reason, Err: err, RequeueAfter: after}
+}
+
+// StallErr reports a failure that retrying cannot fix.
+func StallErr(reason string, err error) error {
+	return &Error{Kind: Stall, Reason: reason, Err: err}
+}
+
+// As returns the typed error in err's chain, or a Retry error with
+// fallbackReason for an untyped one.
+func As(err error, fallbackReason string) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Kind: Retry, Reason: fallbackReason, Err: err}
+}

@@ -1,0 +1,134 @@
+package outcome
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/events"
+	"github.com/fluxcd/pkg/runtime/metrics"
+	"github.com/fluxcd/pkg/runtime/patch"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// Object is what Finish needs of a Ferry API object.
+type Object interface {
+	ctrl.Object
+	conditions.Setter
+	GetRequeueAfter() time.Duration
+	GetReconcileRequestStatus() *meta.ReconcileRequestStatus
+}
+
+// ReasonProgressingWithRetry marks an object whose last attempt failed and
+// that will be retried.
+const ReasonProgressingWithRetry = "ProgressingWithRetry"
+
+// Finisher holds what every reconciler needs to end a reconcile.
+type Finisher struct {
+	// Scheme resolves an object's kind and group for events and metrics.
+	Scheme   *runtime.Scheme
+	Recorder events.Recorder
+	Metrics  *metrics.Recorder
+	// OwnedConditions are the condition types this controller writes; the
+	// patch helper resolves conflicts on them in the controller's favour.
+	OwnedConditions []string
+}
+
+// Finish records the result of a reconcile that started at start and whose
+// steps returned err, patches the status once through patcher, and returns
+// what controller-runtime should do next.
+//
+// On success the caller has already set Ready=True with its own message; on
+// failure Ready=False carries the error's reason and message. Stalled and
+// Reconciling are set only while true, as kstatus expects, and
+// observedGeneration only when this generation's reconcile finished
+// (success or stall).
+func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj Object, start time.Time, err error) (reconcile.Result, error) {
+	if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
+		obj.GetReconcileRequestStatus().SetLastHandledReconcileRequest(v)
+	}
+
+	result := reconcile.Result{RequeueAfter: obj.GetRequeueAfter()}
+	finished := true
+	var retErr error
+	if err == nil {
+		conditions.Delete(obj, meta.ReconcilingCondition)
+		conditions.Delete(obj, meta.StalledCondition)
+	} else {
+		e := As(err, meta.FailedReason)
+		conditions.MarkFalse(obj, meta.ReadyCondition, e.Reason, "%s", e.Error())
+		switch e.Kind {
+		case Stall:
+			conditions.MarkStalled(obj, e.Reason, "%s", e.Error())
+			conditions.Delete(obj, meta.ReconcilingCondition)
+			result = reconcile.Result{}
+		case Wait:
+			conditions.Delete(obj, meta.StalledCondition)
+			conditions.MarkReconciling(obj, ReasonProgressingWithRetry, "%s", e.Error())
+			if e.RequeueAfter > 0 {
+				result.RequeueAfter = e.RequeueAfter
+			}
+			finished = false
+		default:
+			conditions.Delete(obj, meta.StalledCondition)
+			conditions.MarkReconciling(obj, ReasonProgressingWithRetry, "%s", e.Error())
+			result = reconcile.Result{}
+			retErr = e
+			finished = false
+		}
+		f.Event(obj, "", corev1.EventTypeWarning, e.Reason, e.Error())
+	}
+
+	opts := []patch.Option{patch.WithOwnedConditions{Conditions: f.OwnedConditions}, patch.WithFieldOwner("ferry")}
+	if finished {
+		opts = append(opts, patch.WithStatusObservedGeneration{})
+	}
+	if perr := patcher.Patch(ctx, obj, opts...); perr != nil {
+		if apierrors.IsNotFound(perr) || !obj.GetDeletionTimestamp().IsZero() && errors.Is(perr, context.Canceled) {
+			return reconcile.Result{}, nil
+		}
+		retErr = kerrors.NewAggregate([]error{retErr, perr})
+	}
+	if f.Metrics != nil {
+		ref := corev1.ObjectReference{Kind: f.gvk(obj).Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+		f.Metrics.RecordDuration(ref, start)
+		if c := conditions.Get(obj, meta.ReadyCondition); c != nil {
+			f.Metrics.RecordCondition(ref, *c)
+		}
+	}
+	return result, retErr
+}
+
+// Event records a Kubernetes event on obj and, when the controller has an
+// events address, posts it to the notification-controller. A non-empty
+// revision goes into the event metadata, keyed by the object's API group as
+// Flux does, so commit-status providers can find it.
+func (f *Finisher) Event(obj Object, revision, eventType, reason, message string) {
+	if f.Recorder == nil {
+		return
+	}
+	var annotations map[string]string
+	if revision != "" {
+		group := f.gvk(obj).Group
+		annotations = map[string]string{group + "/revision": revision}
+	}
+	f.Recorder.AnnotatedEventf(obj, nil, annotations, eventType, reason, "Reconcile", "%s", message)
+}
+
+func (f *Finisher) gvk(obj Object) schema.GroupVersionKind {
+	if f.Scheme != nil {
+		if gvk, err := apiutil.GVKForObject(obj, f.Scheme); err == nil {
+			return gvk
+		}
+	}
+	return obj.GetObjectKind().GroupVersionKind()
+}

@@ -1,0 +1,118 @@
+// Package gitrepository reconciles GitRepository objects: it asks the remote
+// which commit the ref points to, clones only when that or the artifact's
+// shape changed, verifies signatures, merges included repositories, and
+// stores the tree as a deterministic tar.gz artifact served over HTTP.
+package gitrepository
+
+import (
+	"context"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/patch"
+	"github.com/fluxcd/pkg/runtime/predicates"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/artifact/storage"
+	"github.com/ferrycd/ferry/pkg/outcome"
+)
+
+// Reconciler reconciles GitRepository objects.
+type Reconciler struct {
+	client.Client
+	outcome.Finisher
+	Storage *storage.Storage
+	// Concurrent is how many GitRepositories reconcile at once.
+	Concurrent int
+}
+
+var _ reconcile.Reconciler = (*Reconciler)(nil)
+
+// includeIndexKey indexes GitRepositories by the repositories they include,
+// so a new artifact of an included repository requeues its includers.
+const includeIndexKey = ".metadata.includes"
+
+// SetupWithManager registers the reconciler and its watches.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &sourcev1.GitRepository{}, includeIndexKey,
+		func(o client.Object) []string {
+			var names []string
+			for _, inc := range o.(*sourcev1.GitRepository).Spec.Include {
+				names = append(names, inc.GitRepositoryRef.Name)
+			}
+			return names
+		}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&sourcev1.GitRepository{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
+		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includers),
+			builder.WithPredicates(artifactChanged{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
+		Complete(r)
+}
+
+// Reconcile brings one GitRepository's artifact up to date with its remote.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	start := time.Now()
+	obj := &sourcev1.GitRepository{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, obj)
+	}
+	if !controllerutil.ContainsFinalizer(obj, sourcev1.SourceFinalizer) {
+		base := obj.DeepCopy()
+		controllerutil.AddFinalizer(obj, sourcev1.SourceFinalizer)
+		if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if obj.Spec.Suspend {
+		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
+		return ctrl.Result{}, nil
+	}
+	patcher := patch.NewSerialPatcher(obj, r.Client)
+	err := r.reconcile(ctx, obj)
+	return r.Finish(ctx, patcher, obj, start, err)
+}
+
+// finalize removes the object's artifacts from storage, then its finalizer.
+func (r *Reconciler) finalize(ctx context.Context, obj *sourcev1.GitRepository) error {
+	if !controllerutil.ContainsFinalizer(obj, sourcev1.SourceFinalizer) {
+		return nil
+	}
+	if err := r.Storage.RemoveAll(sourcev1.GitRepositoryKind, obj.Namespace, obj.Name); err != nil {
+		return err
+	}
+	base := obj.DeepCopy()
+	controllerutil.RemoveFinalizer(obj, sourcev1.SourceFinalizer)
+	if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// includers maps a GitRepository to those that include it.
+func (r *Reconciler) includers(ctx context.Context, o client.Object) []reconcile.Request {
+	var list sourcev1.GitRepositoryList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{includeIndexKey: o.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, item := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&item)})
+	}
+	return reqs
+}
