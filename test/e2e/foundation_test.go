@@ -53,10 +53,6 @@ func TestKindsNotYetReconciledSayUnknown(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	objs := []conditionsObject{
-		&sourcev1.GitRepository{
-			ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-			Spec:       sourcev1.GitRepositorySpec{URL: "https://example.com/app", Interval: metav1.Duration{Duration: time.Minute}},
-		},
 		&sourcev1.HelmRepository{
 			ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
 			Spec:       sourcev1.HelmRepositorySpec{URL: "https://charts.example.com"},
@@ -93,9 +89,8 @@ func TestKindsNotYetReconciledSayUnknown(t *testing.T) {
 		}, 30*time.Second, 100*time.Millisecond).Should(Succeed(), "%T", obj)
 	}
 
-	out, err := testCluster.Kubectl(nil, "get", "gitrepositories,kustomizations,helmreleases", "-n", ns)
+	out, err := testCluster.Kubectl(nil, "get", "kustomizations,helmreleases", "-n", ns)
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
-	NewWithT(t).Expect(out).To(MatchRegexp(`gitrepository.source.toolkit.fluxcd.io/app\s+https://example.com/app\s+\S+\s+Unknown\s+GitRepository objects are not reconciled yet`))
 	NewWithT(t).Expect(out).To(MatchRegexp(`kustomization.kustomize.toolkit.fluxcd.io/app\s+\S+\s+Unknown\s+Kustomization objects are not reconciled yet`))
 }
 

@@ -20,11 +20,13 @@ import (
 	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/test/cluster"
+	"github.com/ferrycd/ferry/test/gitserver"
 	"github.com/ferrycd/ferry/test/harness"
 )
 
 var (
 	testCluster *cluster.Cluster
+	gitSrv      *gitserver.Server
 	controllers = map[string]*harness.Process{}
 )
 
@@ -65,10 +67,16 @@ func run(m *testing.M) (int, error) {
 	if err := harness.InstallRBAC(c, harness.Controllers...); err != nil {
 		return 0, err
 	}
+	if gitSrv, err = gitserver.Start(); err != nil {
+		return 0, err
+	}
+	defer gitSrv.Close()
+	storageAddr := harness.FreeAddr()
 	extra := map[string][]string{
 		"source-controller": {
 			"--storage-path=" + filepath.Join(work, "storage"),
-			"--storage-addr=" + harness.FreeAddr(),
+			"--storage-addr=" + storageAddr,
+			"--storage-adv-addr=" + storageAddr,
 		},
 	}
 	for _, name := range harness.Controllers {
