@@ -37,11 +37,15 @@ func (r *Result) Add(name, value string) { r.Rows = append(r.Rows, [2]string{nam
 // Scenario measures one thing.
 type Scenario struct {
 	Doc string
+	// Controllers are the controllers the scenario runs; nil means all four.
+	Controllers []string
 	Run func(ctx context.Context, env *Env) (*Result, error)
 }
 
 var scenarios = map[string]Scenario{
-	"startup": {Doc: "time for the four controllers to start and report ready", Run: runStartup},
+	"startup":  {Doc: "time for the four controllers to start and report ready", Run: runStartup},
+	"gitrepos": {Doc: "GitRepositories, each on its own repository, to Ready; then a pass with nothing changed",
+		Controllers: []string{"source-controller"}, Run: runGitRepos},
 }
 
 func main() {
@@ -74,14 +78,18 @@ func run(name string, n int, out string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	if err := harness.Build(work, harness.Controllers...); err != nil {
+	ctls := sc.Controllers
+	if ctls == nil {
+		ctls = harness.Controllers
+	}
+	if err := harness.Build(work, ctls...); err != nil {
 		return err
 	}
-	if err := harness.InstallRBAC(c, harness.Controllers...); err != nil {
+	if err := harness.InstallRBAC(c, ctls...); err != nil {
 		return err
 	}
 	env := &Env{Cluster: c, Controllers: map[string]*harness.Process{}, N: n}
-	for _, ctl := range harness.Controllers {
+	for _, ctl := range ctls {
 		p, err := harness.Start(ctx, c, work, work, ctl, controllerArgs(ctl, work)...)
 		if err != nil {
 			return err
@@ -94,7 +102,7 @@ func run(name string, n int, out string) error {
 		return err
 	}
 	res.Rows = append([][2]string{{"local cluster start (full mode)", clusterStart.Round(time.Millisecond).String()}}, res.Rows...)
-	for _, ctl := range harness.Controllers {
+	for _, ctl := range ctls {
 		res.Add(ctl+" peak RSS", fmt.Sprintf("%.1f MiB", float64(env.Controllers[ctl].PeakRSS())/(1<<20)))
 	}
 	return writeReport(out, name, sc, n, res)
@@ -102,7 +110,9 @@ func run(name string, n int, out string) error {
 
 func controllerArgs(name, work string) []string {
 	if name == "source-controller" {
-		return []string{"--storage-path=" + filepath.Join(work, "storage"), "--storage-addr=" + harness.FreeAddr()}
+		addr := harness.FreeAddr()
+		return []string{"--storage-path=" + filepath.Join(work, "storage"), "--storage-addr=" + addr,
+			"--storage-adv-addr=" + addr, "--concurrent=8"}
 	}
 	return nil
 }
@@ -111,8 +121,8 @@ func controllerArgs(name, work string) []string {
 func runStartup(_ context.Context, env *Env) (*Result, error) {
 	res := &Result{}
 	start := time.Now()
-	for _, name := range harness.Controllers {
-		if err := env.Controllers[name].WaitReady(time.Minute); err != nil {
+	for name, p := range env.Controllers {
+		if err := p.WaitReady(time.Minute); err != nil {
 			return nil, err
 		}
 		res.Add(name+" ready after", time.Since(start).Round(time.Millisecond).String())
