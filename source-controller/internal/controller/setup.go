@@ -10,6 +10,7 @@ import (
 
 	"github.com/fluxcd/pkg/runtime/metrics"
 	"github.com/spf13/pflag"
+	ctrl "sigs.k8s.io/controller-runtime"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
@@ -17,8 +18,11 @@ import (
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/pkg/outcome"
-	"github.com/ferrycd/ferry/pkg/pending"
 	"github.com/ferrycd/ferry/source-controller/internal/controller/gitrepository"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/helmchart"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/helmrepository"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/ocirepository"
+	"github.com/ferrycd/ferry/source-controller/internal/helm"
 )
 
 // StorageOptions say where artifacts are kept and how they are served.
@@ -63,6 +67,11 @@ func (o StorageOptions) advertisedAddr() (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
+// indexCacheSize is how many parsed Helm repository indexes are kept in
+// memory for HelmCharts. Parsing is fast (see internal/helm), so the cache
+// only spares repeated work for charts of the same few repositories.
+const indexCacheSize = 16
+
 // Setup registers the artifact server and a reconciler for each source kind.
 func Setup(ctx context.Context, s *manager.Setup, opts StorageOptions, concurrent int) error {
 	adv, err := opts.advertisedAddr()
@@ -90,14 +99,20 @@ func Setup(ctx context.Context, s *manager.Setup, opts StorageOptions, concurren
 			sourcev1.BuildFailedCondition,
 		},
 	}
-	git := &gitrepository.Reconciler{Client: mgr.GetClient(), Finisher: finisher, Storage: store, Concurrent: concurrent}
-	if err := git.SetupWithManager(ctx, mgr); err != nil {
-		return err
-	}
 	c := mgr.GetClient()
-	return pending.SetupAll(mgr,
-		pending.For(c, sourcev1.HelmRepositoryKind, func() *sourcev1.HelmRepository { return &sourcev1.HelmRepository{} }),
-		pending.For(c, sourcev1.HelmChartKind, func() *sourcev1.HelmChart { return &sourcev1.HelmChart{} }),
-		pending.For(c, sourcev1.OCIRepositoryKind, func() *sourcev1.OCIRepository { return &sourcev1.OCIRepository{} }),
-	)
+	indexes := helm.NewIndexCache(indexCacheSize)
+	reconcilers := []interface {
+		SetupWithManager(context.Context, ctrl.Manager) error
+	}{
+		&gitrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Concurrent: concurrent},
+		&helmrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: concurrent},
+		&helmchart.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: concurrent},
+		&ocirepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Concurrent: concurrent},
+	}
+	for _, r := range reconcilers {
+		if err := r.SetupWithManager(ctx, mgr); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -118,4 +118,28 @@ const (
 	// OCILayerOperationFailedReason means the selected OCI layer could not be
 	// extracted or copied.
 	OCILayerOperationFailedReason string = "OCIArtifactLayerOperationFailed"
+
+	// SourceUnavailableReason means the source a HelmChart names does not
+	// exist or has no artifact yet.
+	SourceUnavailableReason string = "SourceUnavailable"
+
+	// InvalidChartReferenceReason means the chart or a version matching
+	// spec.version is not in the source.
+	InvalidChartReferenceReason string = "InvalidChartReference"
+
+	// ChartPullErrorReason means a chart could not be downloaded, or what was
+	// downloaded is not the chart that was asked for.
+	ChartPullErrorReason string = "ChartPullError"
+
+	// ChartPackageErrorReason means a chart from a source directory could not
+	// be loaded or packaged.
+	ChartPackageErrorReason string = "ChartPackageError"
+
+	// DependencyBuildErrorReason means a dependency of a chart could not be
+	// resolved.
+	DependencyBuildErrorReason string = "DependencyBuildError"
+
+	// ValuesFilesErrorReason means a file named in spec.valuesFiles could not
+	// be read or merged.
+	ValuesFilesErrorReason string = "ValuesFilesError"
 )

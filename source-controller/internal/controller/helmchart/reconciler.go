@@ -1,0 +1,126 @@
+// Package helmchart reconciles HelmChart objects: it resolves the chart
+// version from a HelmRepository's stored index or from an OCI registry, or
+// loads the chart from a GitRepository's artifact with its dependencies,
+// merges values files into it, and stores the packaged chart as the
+// artifact. A chart is downloaded or rebuilt only when the version to serve
+// changed; a new source artifact requeues the charts built from it at once.
+package helmchart
+
+import (
+	"context"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/patch"
+	"github.com/fluxcd/pkg/runtime/predicates"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/artifact/storage"
+	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/sourcestatus"
+	"github.com/ferrycd/ferry/source-controller/internal/helm"
+)
+
+// Reconciler reconciles HelmChart objects.
+type Reconciler struct {
+	client.Client
+	outcome.Finisher
+	Storage *storage.Storage
+	// Indexes caches parsed repository indexes by artifact digest; shared
+	// with the HelmRepository reconciler. May be nil.
+	Indexes *helm.IndexCache
+	// Concurrent is how many HelmCharts reconcile at once.
+	Concurrent int
+}
+
+var _ reconcile.Reconciler = (*Reconciler)(nil)
+
+// sourceIndexKey indexes HelmCharts by "<kind>/<name>" of their source, so a
+// new source artifact requeues the charts built from it.
+const sourceIndexKey = ".spec.sourceRef"
+
+// SetupWithManager registers the reconciler and its watches on sources.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &sourcev1.HelmChart{}, sourceIndexKey,
+		func(o client.Object) []string {
+			ref := o.(*sourcev1.HelmChart).Spec.SourceRef
+			return []string{ref.Kind + "/" + ref.Name}
+		}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&sourcev1.HelmChart{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
+		Watches(&sourcev1.HelmRepository{}, handler.EnqueueRequestsFromMapFunc(r.chartsOf(sourcev1.HelmRepositoryKind)),
+			builder.WithPredicates(sourcestatus.ArtifactChanged{})).
+		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.chartsOf(sourcev1.GitRepositoryKind)),
+			builder.WithPredicates(sourcestatus.ArtifactChanged{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
+		Complete(r)
+}
+
+// Reconcile brings one HelmChart's artifact up to date with its source.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	start := time.Now()
+	obj := &sourcev1.HelmChart{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, obj)
+	}
+	if !controllerutil.ContainsFinalizer(obj, sourcev1.SourceFinalizer) {
+		base := obj.DeepCopy()
+		controllerutil.AddFinalizer(obj, sourcev1.SourceFinalizer)
+		if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if obj.Spec.Suspend {
+		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
+		return ctrl.Result{}, nil
+	}
+	patcher := patch.NewSerialPatcher(obj, r.Client)
+	err := r.reconcile(ctx, obj)
+	return r.Finish(ctx, patcher, obj, start, err)
+}
+
+// finalize removes the object's artifacts from storage, then its finalizer.
+func (r *Reconciler) finalize(ctx context.Context, obj *sourcev1.HelmChart) error {
+	if !controllerutil.ContainsFinalizer(obj, sourcev1.SourceFinalizer) {
+		return nil
+	}
+	if err := r.Storage.RemoveAll(sourcev1.HelmChartKind, obj.Namespace, obj.Name); err != nil {
+		return err
+	}
+	base := obj.DeepCopy()
+	controllerutil.RemoveFinalizer(obj, sourcev1.SourceFinalizer)
+	if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// chartsOf maps a source of kind to the HelmCharts built from it.
+func (r *Reconciler) chartsOf(kind string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		var list sourcev1.HelmChartList
+		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()),
+			client.MatchingFields{sourceIndexKey: kind + "/" + o.GetName()}); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(list.Items))
+		for _, item := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&item)})
+		}
+		return reqs
+	}
+}
