@@ -41,6 +41,9 @@ type Finisher struct {
 	// OwnedConditions are the condition types this controller writes; the
 	// patch helper resolves conflicts on them in the controller's favour.
 	OwnedConditions []string
+	// FieldOwner is the field manager of status patches (the controller's
+	// name); empty means "ferry".
+	FieldOwner string
 }
 
 // Finish records the result of a reconcile that started at start and whose
@@ -88,7 +91,7 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 		f.Event(obj, "", corev1.EventTypeWarning, e.Reason, e.Error())
 	}
 
-	opts := []patch.Option{patch.WithOwnedConditions{Conditions: f.OwnedConditions}, patch.WithFieldOwner("ferry")}
+	opts := f.patchOptions()
 	if finished {
 		opts = append(opts, patch.WithStatusObservedGeneration{})
 	}
@@ -98,6 +101,9 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 		}
 		retErr = kerrors.NewAggregate([]error{retErr, perr})
 	}
+	if retErr != nil {
+		result = reconcile.Result{}
+	}
 	if f.Metrics != nil {
 		ref := corev1.ObjectReference{Kind: f.gvk(obj).Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
 		f.Metrics.RecordDuration(ref, start)
@@ -106,6 +112,25 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 		}
 	}
 	return result, retErr
+}
+
+// Progress patches the status mid-reconcile, so users see a long step
+// (a health check) while it runs. Failures are left to Finish.
+func (f *Finisher) Progress(ctx context.Context, patcher *patch.SerialPatcher, obj Object) {
+	_ = patcher.Patch(ctx, obj, f.patchOptions()...)
+}
+
+func (f *Finisher) patchOptions() []patch.Option {
+	return []patch.Option{patch.WithOwnedConditions{Conditions: f.OwnedConditions}, patch.WithFieldOwner(f.fieldOwner())}
+}
+
+// fieldOwner is the field manager of status patches: the controller name
+// the recorder reports, or "ferry".
+func (f *Finisher) fieldOwner() string {
+	if f.FieldOwner != "" {
+		return f.FieldOwner
+	}
+	return "ferry"
 }
 
 // Event records a Kubernetes event on obj and, when the controller has an

@@ -2,15 +2,73 @@
 package controller
 
 import (
-	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/fluxcd/pkg/runtime/metrics"
+	"github.com/spf13/pflag"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/ferrycd/ferry/pkg/artifact/fetch"
+	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/manager"
-	"github.com/ferrycd/ferry/pkg/pending"
+	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/kustomize-controller/internal/controller/kustomization"
 )
 
+// Options are the kustomize-controller's own flags, with Flux's names.
+type Options struct {
+	NoCrossNamespaceRefs   bool
+	NoRemoteBases          bool
+	DefaultServiceAccount  string
+	InsecureKubeConfigExec bool
+	// CacheDir holds extracted artifacts, keyed by digest.
+	CacheDir string
+}
+
+// BindFlags registers the options.
+func (o *Options) BindFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.NoCrossNamespaceRefs, "no-cross-namespace-refs", false,
+		"When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
+	fs.BoolVar(&o.NoRemoteBases, "no-remote-bases", false,
+		"Disallow remote bases usage in Kustomize overlays. When this flag is enabled, all resources must refer to local files included in the source artifact.")
+	fs.StringVar(&o.DefaultServiceAccount, "default-service-account", "",
+		"Default service account used for impersonation.")
+	fs.BoolVar(&o.InsecureKubeConfigExec, "insecure-kubeconfig-exec", false,
+		"Allow use of the user.exec section in kubeconfigs provided for remote apply.")
+	fs.StringVar(&o.CacheDir, "artifact-cache-path", filepath.Join(os.TempDir(), "kustomize-controller-artifacts"),
+		"Where fetched source artifacts are extracted and cached by digest.")
+}
+
 // Setup registers the Kustomization reconciler.
-func Setup(s *manager.Setup) error {
-	return pending.SetupAll(s.Manager,
-		pending.For(s.Manager.GetClient(), kustomizev1.KustomizationKind,
-			func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} }),
-	)
+func Setup(ctx context.Context, s *manager.Setup, opts Options, concurrent int) error {
+	mgr := s.Manager
+	fetcher, err := fetch.New(opts.CacheDir, fetch.WithMaxEntries(4*concurrent+64))
+	if err != nil {
+		return fmt.Errorf("unable to create the artifact cache at %s: %w", opts.CacheDir, err)
+	}
+	clients := kubeclient.NewFactory(mgr.GetConfig(), mgr.GetScheme(), mgr.GetRESTMapper())
+	clients.DefaultServiceAccount = opts.DefaultServiceAccount
+	clients.AllowExec = opts.InsecureKubeConfigExec
+
+	rec := metrics.NewRecorder()
+	crmetrics.Registry.MustRegister(rec.Collectors()...)
+	r := &kustomization.Reconciler{
+		Client: mgr.GetClient(),
+		Finisher: outcome.Finisher{
+			Scheme:          mgr.GetScheme(),
+			Recorder:        s.Recorder,
+			Metrics:         rec,
+			OwnedConditions: kustomization.OwnedConditions,
+			FieldOwner:      "kustomize-controller",
+		},
+		Fetcher:              fetcher,
+		Clients:              clients,
+		Concurrent:           concurrent,
+		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
+		NoRemoteBases:        opts.NoRemoteBases,
+	}
+	return r.SetupWithManager(ctx, mgr)
 }

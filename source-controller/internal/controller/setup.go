@@ -89,9 +89,10 @@ func Setup(ctx context.Context, s *manager.Setup, opts StorageOptions, concurren
 	rec := metrics.NewRecorder()
 	crmetrics.Registry.MustRegister(rec.Collectors()...)
 	finisher := outcome.Finisher{
-		Scheme:   mgr.GetScheme(),
-		Recorder: s.Recorder,
-		Metrics:  rec,
+		Scheme:     mgr.GetScheme(),
+		Recorder:   s.Recorder,
+		Metrics:    rec,
+		FieldOwner: "source-controller",
 		OwnedConditions: []string{
 			"Ready", "Reconciling", "Stalled",
 			sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactOutdatedCondition, sourcev1.FetchFailedCondition,

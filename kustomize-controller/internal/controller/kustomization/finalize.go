@@ -1,0 +1,70 @@
+package kustomization
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fluxcd/pkg/ssa"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/kubeclient"
+)
+
+// finalize deletes what the Kustomization applied when its deletion policy
+// says so (MirrorPrune: when spec.prune is set; Delete: always; Orphan:
+// never), then removes the finalizer.
+func (r *Reconciler) finalize(ctx context.Context, obj *kustomizev1.Kustomization) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(obj, kustomizev1.KustomizationFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	if deletes(obj) && obj.Status.Inventory != nil && len(obj.Status.Inventory.Entries) > 0 {
+		if err := r.deleteInventory(ctx, obj); err != nil {
+			r.Event(obj, "", corev1.EventTypeWarning, kustomizev1.PruneFailedReason, err.Error())
+			return ctrl.Result{}, err
+		}
+	}
+	base := obj.DeepCopy()
+	controllerutil.RemoveFinalizer(obj, kustomizev1.KustomizationFinalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, obj, client.MergeFrom(base)))
+}
+
+func deletes(obj *kustomizev1.Kustomization) bool {
+	switch obj.GetDeletionPolicy() {
+	case kustomizev1.DeletionPolicyDelete:
+		return true
+	case kustomizev1.DeletionPolicyOrphan:
+		return false
+	default:
+		return obj.Spec.Prune
+	}
+}
+
+func (r *Reconciler) deleteInventory(ctx context.Context, obj *kustomizev1.Kustomization) error {
+	target, err := r.Clients.Get(ctx, r.Client, kubeclient.Options{
+		Namespace: obj.Namespace, ServiceAccountName: obj.Spec.ServiceAccountName, KubeConfig: obj.Spec.KubeConfig,
+	})
+	if err != nil {
+		return err
+	}
+	objects, err := staleObjects(obj.Status.Inventory, nil)
+	if err != nil {
+		return err
+	}
+	rm := ssa.NewResourceManager(target.Client, target.Poller, ssa.Owner{Field: fieldManager, Group: kustomizev1.GroupVersion.Group})
+	cs, err := rm.DeleteAll(ctx, objects, ssa.DeleteOptions{
+		PropagationPolicy: "Background",
+		Inclusions:        rm.GetOwnerLabels(obj.Name, obj.Namespace),
+		Exclusions:        map[string]string{kustomizev1.PruneAnnotation: kustomizev1.DisabledValue},
+	})
+	if err != nil {
+		return fmt.Errorf("failed to delete the objects of Kustomization '%s/%s': %w", obj.Namespace, obj.Name, err)
+	}
+	if changes := changed(cs); changes != "" {
+		r.Event(obj, obj.Status.LastAppliedRevision, corev1.EventTypeNormal, "Progressing", changes)
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package kustomization
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/object"
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/outcome"
+)
+
+// healthPoll is how often health is polled while waiting.
+const healthPoll = time.Second
+
+// checkHealth waits, up to spec.timeout, until the applied objects (wait:
+// true) or the spec.healthChecks objects are healthy by kstatus. A new
+// source revision cancels the wait, so a fix pushed while a broken revision
+// is timing out is applied at once. Sets Healthy.
+func (r *Reconciler) checkHealth(ctx context.Context, s *scope) error {
+	obj := s.obj
+	set := r.healthSet(s)
+	if len(set) == 0 {
+		conditions.Delete(obj, kustomizev1.HealthyCondition)
+		return nil
+	}
+	if !conditions.IsTrue(obj, kustomizev1.HealthyCondition) {
+		conditions.MarkUnknown(obj, kustomizev1.HealthyCondition, fluxmeta.ProgressingReason, "running health checks with a timeout of %s", obj.GetTimeout())
+		// Let users see the wait while it runs.
+		r.Progress(ctx, s.patcher, obj)
+	}
+	wctx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
+	defer cancel()
+	canceled := make(chan string, 1)
+	go r.cancelOnNewRevision(wctx, cancel, obj, s.artifact.Revision, canceled)
+
+	err := s.manager.WaitForSetWithContext(wctx, set, ssa.WaitOptions{Interval: healthPoll, Timeout: obj.GetTimeout(), FailFast: true})
+	if err == nil {
+		conditions.MarkTrue(obj, kustomizev1.HealthyCondition, fluxmeta.SucceededReason, "all health checks passed")
+		return nil
+	}
+	select {
+	case rev := <-canceled:
+		err = fmt.Errorf("health check canceled: new source revision '%s' is available", rev)
+		conditions.MarkFalse(obj, kustomizev1.HealthyCondition, kustomizev1.HealthCheckCanceledReason, "%s", err)
+		return outcome.WaitErr(kustomizev1.HealthCheckCanceledReason, time.Millisecond, err)
+	default:
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return outcome.RetryErr(kustomizev1.HealthCheckFailedReason, err)
+	}
+	err = fmt.Errorf("health check failed after %s: %w", obj.GetTimeout(), err)
+	conditions.MarkFalse(obj, kustomizev1.HealthyCondition, kustomizev1.HealthCheckFailedReason, "%s", err)
+	return outcome.WaitErr(kustomizev1.HealthCheckFailedReason, obj.GetRetryInterval(), err)
+}
+
+// healthSet is what to wait for: everything applied when spec.wait is set,
+// else the spec.healthChecks references.
+func (r *Reconciler) healthSet(s *scope) object.ObjMetadataSet {
+	obj := s.obj
+	if obj.Spec.Wait {
+		return s.applied.ToObjMetadataSet()
+	}
+	var set object.ObjMetadataSet
+	for _, hc := range obj.Spec.HealthChecks {
+		gv, err := schema.ParseGroupVersion(hc.APIVersion)
+		if err != nil {
+			continue
+		}
+		ns := hc.Namespace
+		if ns == "" {
+			ns = obj.Namespace
+		}
+		set = append(set, object.ObjMetadata{
+			Namespace: ns, Name: hc.Name, GroupKind: schema.GroupKind{Group: gv.Group, Kind: hc.Kind},
+		})
+	}
+	return set
+}
+
+// cancelOnNewRevision polls the source while a health wait runs and cancels
+// it when the source moves past revision.
+func (r *Reconciler) cancelOnNewRevision(ctx context.Context, cancel context.CancelFunc, obj *kustomizev1.Kustomization, revision string, canceled chan<- string) {
+	t := time.NewTicker(healthPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a, err := r.sourceArtifact(ctx, obj)
+			if err == nil && a != nil && a.Revision != revision {
+				canceled <- a.Revision
+				cancel()
+				return
+			}
+		}
+	}
+}

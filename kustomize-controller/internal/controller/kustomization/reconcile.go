@@ -1,0 +1,250 @@
+package kustomization
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/patch"
+	"github.com/fluxcd/pkg/ssa"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/artifact/fetch"
+	"github.com/ferrycd/ferry/pkg/kubeclient"
+	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/kustomize-controller/internal/build"
+	"github.com/ferrycd/ferry/kustomize-controller/internal/decrypt"
+	"github.com/ferrycd/ferry/kustomize-controller/internal/substitute"
+)
+
+// scope is what the steps of one reconcile share.
+type scope struct {
+	obj     *kustomizev1.Kustomization
+	patcher *patch.SerialPatcher
+	// artifact is the source's current artifact.
+	artifact *fluxmeta.Artifact
+	// dir holds the extracted artifact; shared by all Kustomizations of the
+	// same revision, so read-only.
+	dir string
+	// objects are the built, substituted and decrypted objects.
+	objects []*unstructured.Unstructured
+	target  *kubeclient.Target
+	manager *ssa.ResourceManager
+	// applied is the change set of the apply step.
+	applied *ssa.ChangeSet
+	// previous is the inventory before this reconcile's apply.
+	previous *kustomizev1.ResourceInventory
+}
+
+// reconcile runs the steps in order and stops at the first error.
+func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization, patcher *patch.SerialPatcher) error {
+	s := &scope{obj: obj, patcher: patcher}
+	for _, step := range []func(context.Context, *scope) error{
+		r.checkDependencies,
+		r.getSource,
+		r.fetchArtifact,
+		r.build,
+		r.apply,
+		r.prune,
+		r.checkHealth,
+	} {
+		if err := step(ctx, s); err != nil {
+			return err
+		}
+	}
+	obj.Status.LastAppliedRevision = s.artifact.Revision
+	conditions.MarkTrue(obj, fluxmeta.ReadyCondition, kustomizev1.ReconciliationSucceededReason,
+		"Applied revision: %s", s.artifact.Revision)
+	return nil
+}
+
+// checkDependencies waits until every dependsOn entry is ready, by Flux's
+// rule: Ready=True for its current generation and, when it shares this
+// Kustomization's source, applied at the source's current revision. Sets
+// Ready=False with DependencyNotReady while waiting.
+func (r *Reconciler) checkDependencies(ctx context.Context, s *scope) error {
+	obj := s.obj
+	for _, dep := range obj.GetDependsOn() {
+		ns := dep.Namespace
+		if ns == "" {
+			ns = obj.Namespace
+		}
+		if r.NoCrossNamespaceRefs && ns != obj.Namespace {
+			return outcome.StallErr(kustomizev1.AccessDeniedReason,
+				fmt.Errorf("dependency '%s/%s' is in another namespace, which --no-cross-namespace-refs forbids", ns, dep.Name))
+		}
+		d := &kustomizev1.Kustomization{}
+		if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: dep.Name}, d); err != nil {
+			return r.notReady(obj, fmt.Errorf("dependency '%s/%s' not found: %w", ns, dep.Name, err))
+		}
+		if !conditions.IsReady(d) || d.Status.ObservedGeneration != d.Generation {
+			return r.notReady(obj, fmt.Errorf("dependency '%s/%s' is not ready", ns, dep.Name))
+		}
+		if sameSource(obj, d) {
+			src, err := r.sourceArtifact(ctx, obj)
+			if err == nil && src != nil && d.Status.LastAppliedRevision != src.Revision {
+				return r.notReady(obj, fmt.Errorf("dependency '%s/%s' has not applied revision '%s' yet", ns, dep.Name, src.Revision))
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) notReady(obj *kustomizev1.Kustomization, err error) error {
+	return outcome.WaitErr(kustomizev1.DependencyNotReadyReason, obj.GetRetryInterval(), err)
+}
+
+func sameSource(a, b *kustomizev1.Kustomization) bool {
+	return a.Spec.SourceRef.Kind == b.Spec.SourceRef.Kind && a.Spec.SourceRef.Name == b.Spec.SourceRef.Name &&
+		sourceNamespace(a) == sourceNamespace(b)
+}
+
+func sourceNamespace(obj *kustomizev1.Kustomization) string {
+	if ns := obj.Spec.SourceRef.Namespace; ns != "" {
+		return ns
+	}
+	return obj.Namespace
+}
+
+// getSource finds the source's artifact and records the revision about to
+// be attempted. Waits while the source has no artifact.
+func (r *Reconciler) getSource(ctx context.Context, s *scope) error {
+	obj := s.obj
+	if r.NoCrossNamespaceRefs && sourceNamespace(obj) != obj.Namespace {
+		return outcome.StallErr(kustomizev1.AccessDeniedReason,
+			fmt.Errorf("source '%s' is in another namespace, which --no-cross-namespace-refs forbids", obj.Spec.SourceRef))
+	}
+	a, err := r.sourceArtifact(ctx, obj)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return outcome.WaitErr(kustomizev1.ArtifactFailedReason, obj.GetRetryInterval(),
+				fmt.Errorf("source '%s' not found", obj.Spec.SourceRef))
+		}
+		return outcome.RetryErr(kustomizev1.ArtifactFailedReason, err)
+	}
+	if a == nil {
+		return outcome.WaitErr(kustomizev1.ArtifactFailedReason, obj.GetRetryInterval(),
+			fmt.Errorf("source '%s' is not ready: it has no artifact yet", obj.Spec.SourceRef))
+	}
+	s.artifact = a
+	obj.Status.LastAttemptedRevision = a.Revision
+	return nil
+}
+
+// sourceArtifact returns the artifact of the Kustomization's source, nil
+// when it has none yet.
+func (r *Reconciler) sourceArtifact(ctx context.Context, obj *kustomizev1.Kustomization) (*fluxmeta.Artifact, error) {
+	key := types.NamespacedName{Namespace: sourceNamespace(obj), Name: obj.Spec.SourceRef.Name}
+	switch obj.Spec.SourceRef.Kind {
+	case sourcev1.GitRepositoryKind:
+		src := &sourcev1.GitRepository{}
+		if err := r.Get(ctx, key, src); err != nil {
+			return nil, err
+		}
+		return src.Status.Artifact, nil
+	case sourcev1.OCIRepositoryKind:
+		src := &sourcev1.OCIRepository{}
+		if err := r.Get(ctx, key, src); err != nil {
+			return nil, err
+		}
+		return src.Status.Artifact, nil
+	default:
+		return nil, fmt.Errorf("source kind '%s' is not supported", obj.Spec.SourceRef.Kind)
+	}
+}
+
+// fetchArtifact downloads, verifies and extracts the artifact, or reuses the
+// extracted tree cached under its digest.
+func (r *Reconciler) fetchArtifact(ctx context.Context, s *scope) error {
+	dir, err := r.Fetcher.Fetch(ctx, s.artifact.URL, s.artifact.Digest)
+	if err != nil {
+		if fetch.IsNotFound(err) {
+			return outcome.WaitErr(kustomizev1.ArtifactFailedReason, s.obj.GetRetryInterval(),
+				fmt.Errorf("artifact of revision '%s' is not served (yet): %w", s.artifact.Revision, err))
+		}
+		return outcome.RetryErr(kustomizev1.ArtifactFailedReason,
+			fmt.Errorf("failed to fetch artifact of revision '%s': %w", s.artifact.Revision, err))
+	}
+	s.dir = dir
+	return nil
+}
+
+// build runs kustomize on spec.path, then post-build substitution and SOPS
+// decryption. Any failure leaves the cluster untouched.
+func (r *Reconciler) build(ctx context.Context, s *scope) error {
+	obj := s.obj
+	dec, err := r.decryptor(ctx, obj)
+	if err != nil {
+		return buildFailed(obj, err)
+	}
+	opts := build.Options{
+		TargetNamespace: obj.Spec.TargetNamespace,
+		NamePrefix:      obj.Spec.NamePrefix,
+		NameSuffix:      obj.Spec.NameSuffix,
+		Patches:         obj.Spec.Patches,
+		Images:          obj.Spec.Images,
+		Components:      obj.Spec.Components,
+		CommonMetadata:  obj.Spec.CommonMetadata,
+		NoRemoteBases:   r.NoRemoteBases,
+	}
+	if dec != nil {
+		opts.Decryptor = dec
+	}
+	objects, err := build.Build(s.dir, obj.Spec.Path, opts)
+	if err != nil {
+		return buildFailed(obj, err)
+	}
+	if pb := obj.Spec.PostBuild; pb != nil {
+		vars, err := substitute.Vars(ctx, r.Client, obj.Namespace, pb)
+		if err != nil {
+			return buildFailed(obj, err)
+		}
+		if err := substitute.Substitute(objects, vars, false); err != nil {
+			return buildFailed(obj, err)
+		}
+	}
+	if err := decrypt.Objects(dec, objects); err != nil {
+		return buildFailed(obj, err)
+	}
+	s.objects = objects
+	return nil
+}
+
+func buildFailed(obj *kustomizev1.Kustomization, err error) error {
+	return outcome.WaitErr(kustomizev1.BuildFailedReason, obj.GetRetryInterval(), err)
+}
+
+// decryptor reads the SOPS keys named by spec.decryption; nil without one.
+func (r *Reconciler) decryptor(ctx context.Context, obj *kustomizev1.Kustomization) (*decrypt.Decryptor, error) {
+	d := obj.Spec.Decryption
+	if d == nil {
+		return nil, nil
+	}
+	var keys map[string][]byte
+	if d.SecretRef != nil {
+		secret := &corev1.Secret{}
+		key := types.NamespacedName{Namespace: obj.Namespace, Name: d.SecretRef.Name}
+		if err := r.Get(ctx, key, secret); err != nil {
+			return nil, fmt.Errorf("failed to get the decryption Secret '%s' named in spec.decryption.secretRef: %w", key, err)
+		}
+		keys = secret.Data
+	}
+	return decrypt.NewDecryptor(keys)
+}
+
+// errorList joins errors one per line for a condition message.
+func errorList(errs []error) error {
+	msgs := make([]string, 0, len(errs))
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}

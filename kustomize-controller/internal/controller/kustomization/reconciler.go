@@ -1,0 +1,95 @@
+// Package kustomization reconciles Kustomization objects: it waits for
+// dependencies, fetches the source artifact, builds the path with kustomize,
+// substitutes variables, decrypts SOPS secrets, applies the result with
+// server-side apply in stages, prunes what left Git, and waits for health.
+package kustomization
+
+import (
+	"context"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/patch"
+	"github.com/fluxcd/pkg/runtime/predicates"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/artifact/fetch"
+	"github.com/ferrycd/ferry/pkg/kubeclient"
+	"github.com/ferrycd/ferry/pkg/outcome"
+)
+
+// Reconciler reconciles Kustomization objects.
+type Reconciler struct {
+	client.Client
+	outcome.Finisher
+	// Fetcher downloads and caches source artifacts by digest.
+	Fetcher *fetch.Fetcher
+	// Clients hands out the client each Kustomization applies with.
+	Clients *kubeclient.Factory
+	// Concurrent is how many Kustomizations reconcile at once.
+	Concurrent int
+	// NoCrossNamespaceRefs refuses sourceRefs and dependsOn entries in
+	// other namespaces (--no-cross-namespace-refs).
+	NoCrossNamespaceRefs bool
+	// NoRemoteBases refuses kustomize remote bases (--no-remote-bases).
+	NoRemoteBases bool
+}
+
+var _ reconcile.Reconciler = (*Reconciler)(nil)
+
+// OwnedConditions are the conditions the reconciler writes.
+var OwnedConditions = []string{"Ready", "Reconciling", "Stalled", kustomizev1.HealthyCondition}
+
+// SetupWithManager registers the reconciler, its indexes and watches: a new
+// source artifact and a dependency becoming ready both requeue the
+// Kustomizations that wait on them at once.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := r.setupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&kustomizev1.Kustomization{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
+		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.GitRepositoryKind)),
+			builder.WithPredicates(sourceRevisionChanged{})).
+		Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.OCIRepositoryKind)),
+			builder.WithPredicates(sourceRevisionChanged{})).
+		Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.dependents),
+			builder.WithPredicates(becameReady{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
+		Complete(r)
+}
+
+// Reconcile makes the cluster hold what one Kustomization's source says.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	start := time.Now()
+	obj := &kustomizev1.Kustomization{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	if !controllerutil.ContainsFinalizer(obj, kustomizev1.KustomizationFinalizer) {
+		base := obj.DeepCopy()
+		controllerutil.AddFinalizer(obj, kustomizev1.KustomizationFinalizer)
+		if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if obj.Spec.Suspend {
+		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
+		return ctrl.Result{}, nil
+	}
+	patcher := patch.NewSerialPatcher(obj, r.Client)
+	err := r.reconcile(ctx, obj, patcher)
+	return r.Finish(ctx, patcher, obj, start, err)
+}
