@@ -14,8 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
-	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
-	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/pending"
 )
@@ -53,25 +51,10 @@ func TestKindsNotYetReconciledSayUnknown(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	objs := []conditionsObject{
-		&sourcev1.HelmRepository{
-			ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-			Spec:       sourcev1.HelmRepositorySpec{URL: "https://charts.example.com"},
-		},
-		&kustomizev1.Kustomization{
-			ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-			Spec: kustomizev1.KustomizationSpec{Interval: metav1.Duration{Duration: time.Minute}, Prune: true,
-				SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "app"}},
-		},
 		&helmv2.HelmRelease{
 			ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
 			Spec: helmv2.HelmReleaseSpec{Interval: metav1.Duration{Duration: time.Minute},
 				ChartRef: &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.OCIRepositoryKind, Name: "app"}},
-		},
-		&notificationv1.Receiver{
-			ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-			Spec: notificationv1.ReceiverSpec{Type: notificationv1.GenericReceiver,
-				SecretRef: meta.LocalObjectReference{Name: "token"},
-				Resources: []notificationv1.CrossNamespaceObjectReference{{Kind: sourcev1.GitRepositoryKind, Name: "app"}}},
 		},
 	}
 	for _, obj := range objs {
@@ -89,9 +72,9 @@ func TestKindsNotYetReconciledSayUnknown(t *testing.T) {
 		}, 30*time.Second, 100*time.Millisecond).Should(Succeed(), "%T", obj)
 	}
 
-	out, err := testCluster.Kubectl(nil, "get", "kustomizations,helmreleases", "-n", ns)
+	out, err := testCluster.Kubectl(nil, "get", "helmreleases", "-n", ns)
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
-	NewWithT(t).Expect(out).To(MatchRegexp(`kustomization.kustomize.toolkit.fluxcd.io/app\s+\S+\s+Unknown\s+Kustomization objects are not reconciled yet`))
+	NewWithT(t).Expect(out).To(MatchRegexp(`app\s+\S+\s+Unknown\s+HelmRelease objects are not reconciled yet`))
 }
 
 func newNamespace(t *testing.T) string {

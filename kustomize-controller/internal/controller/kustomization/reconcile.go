@@ -202,6 +202,11 @@ func (r *Reconciler) build(ctx context.Context, s *scope) error {
 	if err != nil {
 		return buildFailed(obj, err)
 	}
+	// Decrypt before substituting, as Flux does, so variables inside
+	// encrypted values are substituted too.
+	if err := decrypt.Objects(dec, objects); err != nil {
+		return buildFailed(obj, err)
+	}
 	if pb := obj.Spec.PostBuild; pb != nil {
 		vars, err := substitute.Vars(ctx, r.Client, obj.Namespace, pb)
 		if err != nil {
@@ -210,9 +215,6 @@ func (r *Reconciler) build(ctx context.Context, s *scope) error {
 		if err := substitute.Substitute(objects, vars, false); err != nil {
 			return buildFailed(obj, err)
 		}
-	}
-	if err := decrypt.Objects(dec, objects); err != nil {
-		return buildFailed(obj, err)
 	}
 	s.objects = objects
 	return nil
