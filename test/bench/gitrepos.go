@@ -14,6 +14,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/test/gitserver"
 )
@@ -132,6 +133,7 @@ func benchClient(env *Env) (client.Client, error) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
+	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 	cfg := *env.Cluster.Config
 	cfg.QPS, cfg.Burst = 500, 1000
 	return client.New(&cfg, client.Options{Scheme: scheme})

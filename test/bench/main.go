@@ -39,13 +39,15 @@ type Scenario struct {
 	Doc string
 	// Controllers are the controllers the scenario runs; nil means all four.
 	Controllers []string
-	Run func(ctx context.Context, env *Env) (*Result, error)
+	Run         func(ctx context.Context, env *Env) (*Result, error)
 }
 
 var scenarios = map[string]Scenario{
-	"startup":  {Doc: "time for the four controllers to start and report ready", Run: runStartup},
+	"startup": {Doc: "time for the four controllers to start and report ready", Run: runStartup},
 	"gitrepos": {Doc: "GitRepositories, each on its own repository, to Ready; then a pass with nothing changed",
 		Controllers: []string{"source-controller"}, Run: runGitRepos},
+	"ks": {Doc: "Kustomizations from one GitRepository, each applying 3 ConfigMaps, to Ready; then a pass with nothing changed",
+		Controllers: []string{"source-controller", "kustomize-controller"}, Run: runKustomizations},
 }
 
 func main() {
@@ -109,6 +111,9 @@ func run(name string, n int, out string) error {
 }
 
 func controllerArgs(name, work string) []string {
+	if name == "kustomize-controller" {
+		return []string{"--concurrent=10"}
+	}
 	if name == "source-controller" {
 		addr := harness.FreeAddr()
 		return []string{"--storage-path=" + filepath.Join(work, "storage"), "--storage-addr=" + addr,

@@ -18,6 +18,7 @@ func (f *Fetcher) download(ctx context.Context, url string, d digest) (path stri
 	if err != nil {
 		return "", fmt.Errorf("invalid artifact URL %q: %w", url, err)
 	}
+	downloads.Inc()
 	resp, err := f.client.Do(req)
 	if err != nil {
 		return "", &DownloadError{URL: url, Err: err}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/test/gitserver"
+)
+
+// runKustomizations applies N Kustomizations from one GitRepository, each
+// applying 3 small ConfigMaps under its own name prefix, measures the time to
+// all Ready, then requests a reconcile of each with nothing changed and
+// checks that no applied object was written and no artifact downloaded.
+func runKustomizations(ctx context.Context, env *Env) (*Result, error) {
+	c, err := benchClient(env)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := gitserver.Start()
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	const ns = "bench-ks"
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return nil, err
+	}
+	files := map[string]string{}
+	for _, n := range []string{"a", "b", "c"} {
+		files["app/"+n+".yaml"] = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  key: value-%s\n", n, n)
+	}
+	if _, err := srv.Commit("bench/fleet.git", "main", "apps", files); err != nil {
+		return nil, err
+	}
+	src := &sourcev1.GitRepository{
+		ObjectMeta: metav1.ObjectMeta{Name: "fleet", Namespace: ns},
+		Spec: sourcev1.GitRepositorySpec{URL: srv.URL("bench/fleet.git"), Interval: metav1.Duration{Duration: time.Hour},
+			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
+	}
+	if err := c.Create(ctx, src); err != nil {
+		return nil, err
+	}
+	kc := env.Controllers["kustomize-controller"]
+	reqBefore, err := sumCounter(kc.MetricsAddr, "rest_client_requests_total")
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	start := time.Now()
+	for i := range env.N {
+		k := &kustomizev1.Kustomization{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ks-%d", i), Namespace: ns},
+			Spec: kustomizev1.KustomizationSpec{
+				Interval: metav1.Duration{Duration: time.Hour}, Path: "./app", Prune: true,
+				NamePrefix: fmt.Sprintf("k%d-", i), TargetNamespace: ns,
+				SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "fleet"},
+			},
+		}
+		if err := c.Create(ctx, k); err != nil {
+			return nil, err
+		}
+	}
+	if err := waitKustomizations(ctx, c, ns, env.N, func(k *kustomizev1.Kustomization) bool {
+		return conditions.IsReady(k) && k.Status.LastAppliedRevision != ""
+	}); err != nil {
+		return nil, err
+	}
+	res.Add(fmt.Sprintf("time to all %d Kustomizations Ready (GitRepository created at the same time)", env.N),
+		time.Since(start).Round(time.Millisecond).String())
+	first, err := reconcileDurations(kc.MetricsAddr, kustomizev1.KustomizationKind)
+	if err != nil {
+		return nil, err
+	}
+	var ds []time.Duration
+	for _, v := range first {
+		ds = append(ds, time.Duration(v*float64(time.Second)))
+	}
+	p50, p95 := percentiles(ds)
+	res.Add("first reconcile p50 (all attempts, incl. waiting for the source)", ms(p50))
+	res.Add("first reconcile p95", ms(p95))
+	reqAfter, _ := sumCounter(kc.MetricsAddr, "rest_client_requests_total")
+	res.Add("API requests per Kustomization, first apply", fmt.Sprintf("%.1f", (reqAfter-reqBefore)/float64(env.N)))
+
+	// Second pass: nothing changed.
+	versions, err := configMapVersions(ctx, c, ns)
+	if err != nil {
+		return nil, err
+	}
+	downloadsBefore, _ := counter(kc.MetricsAddr, "ferry_artifact_downloads_total")
+	reqBefore, _ = sumCounter(kc.MetricsAddr, "rest_client_requests_total")
+	token := time.Now().Format(time.RFC3339Nano)
+	var list kustomizev1.KustomizationList
+	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	for i := range list.Items {
+		k := &list.Items[i]
+		patch := client.MergeFrom(k.DeepCopy())
+		k.Annotations = map[string]string{fluxmeta.ReconcileRequestAnnotation: token}
+		if err := c.Patch(ctx, k, patch); err != nil {
+			return nil, err
+		}
+	}
+	if err := waitKustomizations(ctx, c, ns, env.N, func(k *kustomizev1.Kustomization) bool {
+		return k.Status.LastHandledReconcileAt == token
+	}); err != nil {
+		return nil, err
+	}
+	res.Add(fmt.Sprintf("steady-state pass over %d unchanged Kustomizations", env.N), time.Since(start).Round(time.Millisecond).String())
+	second, err := reconcileDurations(kc.MetricsAddr, kustomizev1.KustomizationKind)
+	if err != nil {
+		return nil, err
+	}
+	ds = ds[:0]
+	for k, v := range second {
+		ds = append(ds, time.Duration((v-first[k])*float64(time.Second)))
+	}
+	p50, p95 = percentiles(ds)
+	res.Add("unchanged reconcile p50", ms(p50))
+	res.Add("unchanged reconcile p95", ms(p95))
+	reqAfter, _ = sumCounter(kc.MetricsAddr, "rest_client_requests_total")
+	res.Add("API requests per unchanged reconcile (server-side dry-runs and the status patch)", fmt.Sprintf("%.1f", (reqAfter-reqBefore)/float64(env.N)))
+	after, err := configMapVersions(ctx, c, ns)
+	if err != nil {
+		return nil, err
+	}
+	written := 0
+	for name, rv := range after {
+		if versions[name] != rv {
+			written++
+		}
+	}
+	res.Add("applied objects written during the unchanged pass", fmt.Sprintf("%d of %d", written, len(after)))
+	downloadsAfter, _ := counter(kc.MetricsAddr, "ferry_artifact_downloads_total")
+	res.Add("artifact downloads: first pass / unchanged pass", fmt.Sprintf("%.0f / %.0f", downloadsBefore, downloadsAfter-downloadsBefore))
+	return res, nil
+}
+
+func configMapVersions(ctx context.Context, c client.Client, ns string) (map[string]string, error) {
+	var list corev1.ConfigMapList
+	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, cm := range list.Items {
+		if strings.HasPrefix(cm.Name, "k") && !strings.HasPrefix(cm.Name, "kube-") {
+			out[cm.Name] = cm.ResourceVersion
+		}
+	}
+	return out, nil
+}
+
+func waitKustomizations(ctx context.Context, c client.Client, ns string, n int, ok func(*kustomizev1.Kustomization) bool) error {
+	deadline := time.Now().Add(15 * time.Minute)
+	for time.Now().Before(deadline) {
+		var list kustomizev1.KustomizationList
+		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		done := 0
+		for i := range list.Items {
+			if ok(&list.Items[i]) {
+				done++
+			}
+		}
+		if done == n {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("not all %d Kustomizations reached the state in time", n)
+}
