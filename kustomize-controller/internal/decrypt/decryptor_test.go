@@ -4,12 +4,14 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/ferrycd/ferry/kustomize-controller/internal/decrypt/sopstest"
 )
 
 func TestNewDecryptor(t *testing.T) {
-	ageK := newAgeKey(t)
-	pgpK := newPGPKey(t, "")
-	locked := newPGPKey(t, "passphrase")
+	ageK := sopstest.NewAgeKey(t)
+	pgpK := sopstest.NewPGPKey(t, "")
+	locked := sopstest.NewPGPKey(t, "passphrase")
 	tests := []struct {
 		name    string
 		keys    map[string][]byte
@@ -18,8 +20,8 @@ func TestNewDecryptor(t *testing.T) {
 	}{
 		{
 			name: "age and OpenPGP entries are recognised by suffix",
-			keys: map[string][]byte{"identity.agekey": ageK.file, "team.asc": pgpK.armored},
-			want: []string{"age recipient " + ageK.id.Recipient().String(), "OpenPGP key " + pgpK.fingerprint()},
+			keys: map[string][]byte{"identity.agekey": ageK.File, "team.asc": pgpK.Armored},
+			want: []string{"age recipient " + ageK.Recipient(), "OpenPGP key " + pgpK.Fingerprint()},
 		},
 		{
 			name: "other entries, such as KMS credentials, are ignored",
@@ -43,12 +45,12 @@ func TestNewDecryptor(t *testing.T) {
 		},
 		{
 			name:    "a public OpenPGP key cannot decrypt",
-			keys:    map[string][]byte{"public.asc": pgpK.publicOnly(t)},
+			keys:    map[string][]byte{"public.asc": pgpK.PublicOnly(t)},
 			wantErr: "without its private key",
 		},
 		{
 			name:    "a passphrase-protected OpenPGP key is refused",
-			keys:    map[string][]byte{"locked.asc": locked.armored},
+			keys:    map[string][]byte{"locked.asc": locked.Armored},
 			wantErr: "protected by a passphrase; export it without one",
 		},
 	}

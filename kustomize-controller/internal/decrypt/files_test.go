@@ -11,14 +11,15 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ferrycd/ferry/kustomize-controller/internal/build"
+	"github.com/ferrycd/ferry/kustomize-controller/internal/decrypt/sopstest"
 )
 
 // TestSecretGeneratorInputs builds kustomizations whose secretGenerator
 // reads sops-encrypted files, with a Decryptor as the build's hook.
 func TestSecretGeneratorInputs(t *testing.T) {
-	ageK, otherAge := newAgeKey(t), newAgeKey(t)
+	ageK, otherAge := sopstest.NewAgeKey(t), sopstest.NewAgeKey(t)
 	enc := func(plain string, f formats.Format) []byte {
-		return encrypt(t, []byte(plain), encryptOpts{format: f, keys: []keys.MasterKey{ageK.masterKey(t)}})
+		return sopstest.Encrypt(t, []byte(plain), sopstest.Options{Format: f, Keys: []keys.MasterKey{ageK.MasterKey(t)}})
 	}
 	dotenv := enc("DB_USER=admin\nDB_PASS=hunter2\n", formats.Dotenv)
 	tests := []struct {
@@ -35,7 +36,7 @@ func TestSecretGeneratorInputs(t *testing.T) {
 				"app/kustomization.yaml":  []byte("secretGenerator:\n- name: creds\n  envs: [creds.env.encrypted]\n"),
 				"app/creds.env.encrypted": dotenv,
 			},
-			keys: map[string][]byte{"age.agekey": ageK.file},
+			keys: map[string][]byte{"age.agekey": ageK.File},
 			want: map[string]string{"DB_USER": "admin", "DB_PASS": "hunter2"},
 		},
 		{
@@ -44,7 +45,7 @@ func TestSecretGeneratorInputs(t *testing.T) {
 				"app/kustomization.yaml": []byte("secretGenerator:\n- name: creds\n  files: [token=token.encrypted]\n"),
 				"app/token.encrypted":    enc("my-secret-token\n", formats.Binary),
 			},
-			keys: map[string][]byte{"age.agekey": ageK.file},
+			keys: map[string][]byte{"age.agekey": ageK.File},
 			want: map[string]string{"token": "my-secret-token\n"},
 		},
 		{
@@ -54,7 +55,7 @@ func TestSecretGeneratorInputs(t *testing.T) {
 				"app/config.json.encrypted": enc(`{"user": "admin"}`, formats.Json),
 				"app/values.encrypted":      enc("user: admin\n", formats.Yaml),
 			},
-			keys: map[string][]byte{"age.agekey": ageK.file},
+			keys: map[string][]byte{"age.agekey": ageK.File},
 			want: map[string]string{"config.json": "{\n\t\"user\": \"admin\"\n}\n", "values.yaml": "user: admin\n"},
 		},
 		{
@@ -65,7 +66,7 @@ func TestSecretGeneratorInputs(t *testing.T) {
 				"base/creds.env":          dotenv,
 				"base/plain.txt":          []byte("not a secret"),
 			},
-			keys: map[string][]byte{"age.agekey": ageK.file},
+			keys: map[string][]byte{"age.agekey": ageK.File},
 			want: map[string]string{"DB_USER": "admin", "DB_PASS": "hunter2", "plain.txt": "not a secret"},
 		},
 		{
@@ -74,7 +75,7 @@ func TestSecretGeneratorInputs(t *testing.T) {
 				"app/kustomization.yaml": []byte("secretGenerator:\n- name: creds\n  envs: [creds.env]\n"),
 				"app/creds.env":          dotenv,
 			},
-			keys:    map[string][]byte{"other.agekey": otherAge.file},
+			keys:    map[string][]byte{"other.agekey": otherAge.File},
 			wantErr: `/app/kustomization.yaml: secretGenerator "creds": failed to decrypt /app/creds.env: no key of the decryption Secret can decrypt it`,
 		},
 		{
@@ -92,7 +93,7 @@ func TestSecretGeneratorInputs(t *testing.T) {
 				"app/kustomization.yaml": []byte("secretGenerator:\n- name: creds\n  envs: [creds.env]\n"),
 				"app/creds.env":          dropLine(dotenv, "DB_PASS="),
 			},
-			keys:    map[string][]byte{"age.agekey": ageK.file},
+			keys:    map[string][]byte{"age.agekey": ageK.File},
 			wantErr: "message authentication code does not match",
 		},
 	}
@@ -138,8 +139,8 @@ func dropLine(data []byte, prefix string) []byte {
 }
 
 func TestDecryptFile(t *testing.T) {
-	ageK := newAgeKey(t)
-	d, err := NewDecryptor(map[string][]byte{"age.agekey": ageK.file})
+	ageK := sopstest.NewAgeKey(t)
+	d, err := NewDecryptor(map[string][]byte{"age.agekey": ageK.File})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,11 +150,11 @@ func TestDecryptFile(t *testing.T) {
 		want  string
 		isNil bool
 	}{
-		{name: "app.yaml", data: encrypt(t, []byte("a: b\n"), encryptOpts{format: formats.Yaml, keys: []keys.MasterKey{ageK.masterKey(t)}}), want: "a: b\n"},
-		{name: "app.json", data: encrypt(t, []byte(`{"a":"b"}`), encryptOpts{format: formats.Json, keys: []keys.MasterKey{ageK.masterKey(t)}}), want: "{\n\t\"a\": \"b\"\n}\n"},
-		{name: "app.env", data: encrypt(t, []byte("A=b\n"), encryptOpts{format: formats.Dotenv, keys: []keys.MasterKey{ageK.masterKey(t)}}), want: "A=b\n"},
-		{name: "app.ini", data: encrypt(t, []byte("[s]\na = b\n"), encryptOpts{format: formats.Ini, keys: []keys.MasterKey{ageK.masterKey(t)}}), want: "[s]\na = b\n"},
-		{name: "app.bin", data: encrypt(t, []byte{0, 1, 2, 255}, encryptOpts{format: formats.Binary, keys: []keys.MasterKey{ageK.masterKey(t)}}), want: string([]byte{0, 1, 2, 255})},
+		{name: "app.yaml", data: sopstest.Encrypt(t, []byte("a: b\n"), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{ageK.MasterKey(t)}}), want: "a: b\n"},
+		{name: "app.json", data: sopstest.Encrypt(t, []byte(`{"a":"b"}`), sopstest.Options{Format: formats.Json, Keys: []keys.MasterKey{ageK.MasterKey(t)}}), want: "{\n\t\"a\": \"b\"\n}\n"},
+		{name: "app.env", data: sopstest.Encrypt(t, []byte("A=b\n"), sopstest.Options{Format: formats.Dotenv, Keys: []keys.MasterKey{ageK.MasterKey(t)}}), want: "A=b\n"},
+		{name: "app.ini", data: sopstest.Encrypt(t, []byte("[s]\na = b\n"), sopstest.Options{Format: formats.Ini, Keys: []keys.MasterKey{ageK.MasterKey(t)}}), want: "[s]\na = b\n"},
+		{name: "app.bin", data: sopstest.Encrypt(t, []byte{0, 1, 2, 255}, sopstest.Options{Format: formats.Binary, Keys: []keys.MasterKey{ageK.MasterKey(t)}}), want: string([]byte{0, 1, 2, 255})},
 		{name: "plain.yaml", data: []byte("sops: is just a word here\nmac: too\n"), want: "sops: is just a word here\nmac: too\n"},
 		{name: ".sops.yaml", data: []byte("creation_rules:\n- path_regex: .*\n  age: age1x\n# sops mac\n"), want: "creation_rules:\n- path_regex: .*\n  age: age1x\n# sops mac\n"},
 		{name: "plain.env", data: []byte("# sops_mac= is mentioned\nA=b\n"), want: "# sops_mac= is mentioned\nA=b\n"},
@@ -177,9 +178,9 @@ func TestDecryptFile(t *testing.T) {
 // usable unstructured objects (deep-copyable numbers and all).
 func TestDecryptedSecretsAreReadyForApply(t *testing.T) {
 	g := NewWithT(t)
-	ageK := newAgeKey(t)
-	obj := parse(t, encrypt(t, []byte(secretYAML), encryptOpts{format: formats.Yaml, keys: []keys.MasterKey{ageK.masterKey(t)}, encryptedRegex: dataRegex}))
-	d, err := NewDecryptor(map[string][]byte{"age.agekey": ageK.file})
+	ageK := sopstest.NewAgeKey(t)
+	obj := parse(t, sopstest.Encrypt(t, []byte(secretYAML), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{ageK.MasterKey(t)}, EncryptedRegex: dataRegex}))
+	d, err := NewDecryptor(map[string][]byte{"age.agekey": ageK.File})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	g.Expect(d.DecryptObjects([]*unstructured.Unstructured{obj})).To(Succeed())

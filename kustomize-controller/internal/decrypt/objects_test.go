@@ -12,14 +12,15 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ferrycd/ferry/kustomize-controller/internal/build"
+	"github.com/ferrycd/ferry/kustomize-controller/internal/decrypt/sopstest"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 )
 
-const dataRegex = "^(data|stringData)$"
+const dataRegex = sopstest.SecretRegex
 
 func TestDecryptObjects(t *testing.T) {
-	ageK, otherAge := newAgeKey(t), newAgeKey(t)
-	pgpK := newPGPKey(t, "")
+	ageK, otherAge := sopstest.NewAgeKey(t), sopstest.NewAgeKey(t)
+	pgpK := sopstest.NewPGPKey(t, "")
 	secretJSON := []byte(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db","namespace":"apps"},` +
 		`"data":{"password":"czNjcjN0LXBhc3N3b3Jk"},"stringData":{"username":"admin-user"}}`)
 
@@ -35,48 +36,48 @@ func TestDecryptObjects(t *testing.T) {
 		{
 			name: "YAML Secret encrypted for age",
 			object: func(t *testing.T) *unstructured.Unstructured {
-				return parse(t, encrypt(t, []byte(secretYAML), encryptOpts{format: formats.Yaml, keys: []keys.MasterKey{ageK.masterKey(t)}, encryptedRegex: dataRegex}))
+				return parse(t, sopstest.Encrypt(t, []byte(secretYAML), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{ageK.MasterKey(t)}, EncryptedRegex: dataRegex}))
 			},
-			keys:  map[string][]byte{"age.agekey": ageK.file},
+			keys:  map[string][]byte{"age.agekey": ageK.File},
 			plain: true,
 		},
 		{
 			name: "YAML Secret encrypted for OpenPGP",
 			object: func(t *testing.T) *unstructured.Unstructured {
-				return parse(t, encrypt(t, []byte(secretYAML), encryptOpts{format: formats.Yaml, keys: []keys.MasterKey{pgpK.masterKey()}, pgp: []*openpgp.Entity{pgpK.entity}, encryptedRegex: dataRegex}))
+				return parse(t, sopstest.Encrypt(t, []byte(secretYAML), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{pgpK.MasterKey()}, PGP: []*openpgp.Entity{pgpK.Entity}, EncryptedRegex: dataRegex}))
 			},
-			keys:  map[string][]byte{"team.asc": pgpK.armored},
+			keys:  map[string][]byte{"team.asc": pgpK.Armored},
 			plain: true,
 		},
 		{
 			name: "JSON Secret encrypted for age and OpenPGP, decrypted with either",
 			object: func(t *testing.T) *unstructured.Unstructured {
-				return parse(t, encrypt(t, secretJSON, encryptOpts{format: formats.Json, keys: []keys.MasterKey{otherAge.masterKey(t), pgpK.masterKey()}, pgp: []*openpgp.Entity{pgpK.entity}, encryptedRegex: dataRegex}))
+				return parse(t, sopstest.Encrypt(t, secretJSON, sopstest.Options{Format: formats.Json, Keys: []keys.MasterKey{otherAge.MasterKey(t), pgpK.MasterKey()}, PGP: []*openpgp.Entity{pgpK.Entity}, EncryptedRegex: dataRegex}))
 			},
-			keys:  map[string][]byte{"team.asc": pgpK.armored},
+			keys:  map[string][]byte{"team.asc": pgpK.Armored},
 			plain: true,
 		},
 		{
 			name: "a wrong key fails, naming the Secret and the keys, never key material or values",
 			object: func(t *testing.T) *unstructured.Unstructured {
-				return parse(t, encrypt(t, []byte(secretYAML), encryptOpts{format: formats.Yaml, keys: []keys.MasterKey{ageK.masterKey(t)}, encryptedRegex: dataRegex}))
+				return parse(t, sopstest.Encrypt(t, []byte(secretYAML), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{ageK.MasterKey(t)}, EncryptedRegex: dataRegex}))
 			},
-			keys: map[string][]byte{"other.agekey": otherAge.file},
+			keys: map[string][]byte{"other.agekey": otherAge.File},
 			wantErr: "failed to decrypt Secret apps/db: no key of the decryption Secret can decrypt it: it is encrypted for age recipient " +
-				ageK.id.Recipient().String() + "; the decryption Secret holds age recipient " + otherAge.id.Recipient().String(),
+				ageK.Recipient() + "; the decryption Secret holds age recipient " + otherAge.Recipient(),
 		},
 		{
 			name: "keys Ferry cannot use are named",
 			object: func(t *testing.T) *unstructured.Unstructured {
-				return parse(t, encrypt(t, []byte(secretYAML), encryptOpts{format: formats.Yaml, keys: []keys.MasterKey{kmsKey()}, encryptedRegex: dataRegex}))
+				return parse(t, sopstest.Encrypt(t, []byte(secretYAML), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{sopstest.KMSKey()}, EncryptedRegex: dataRegex}))
 			},
-			keys:    map[string][]byte{"age.agekey": ageK.file},
+			keys:    map[string][]byte{"age.agekey": ageK.File},
 			wantErr: "it is encrypted for kms key arn:aws:kms:eu-west-1:111122223333:key/test",
 		},
 		{
 			name: "an encrypted Secret without spec.decryption is an error",
 			object: func(t *testing.T) *unstructured.Unstructured {
-				return parse(t, encrypt(t, []byte(secretYAML), encryptOpts{format: formats.Yaml, keys: []keys.MasterKey{ageK.masterKey(t)}, encryptedRegex: dataRegex}))
+				return parse(t, sopstest.Encrypt(t, []byte(secretYAML), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{ageK.MasterKey(t)}, EncryptedRegex: dataRegex}))
 			},
 			nilDec:  true,
 			wantErr: "Secret apps/db is encrypted with SOPS but spec.decryption is not set",
@@ -122,10 +123,10 @@ func TestDecryptObjects(t *testing.T) {
 
 func TestDecryptObjectsRefusesValuesWithoutMetadata(t *testing.T) {
 	g := NewWithT(t)
-	ageK := newAgeKey(t)
-	obj := parse(t, encrypt(t, []byte(secretYAML), encryptOpts{format: formats.Yaml, keys: []keys.MasterKey{ageK.masterKey(t)}, encryptedRegex: dataRegex}))
+	ageK := sopstest.NewAgeKey(t)
+	obj := parse(t, sopstest.Encrypt(t, []byte(secretYAML), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{ageK.MasterKey(t)}, EncryptedRegex: dataRegex}))
 	delete(obj.Object, "sops")
-	d, err := NewDecryptor(map[string][]byte{"age.agekey": ageK.file})
+	d, err := NewDecryptor(map[string][]byte{"age.agekey": ageK.File})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	err = d.DecryptObjects([]*unstructured.Unstructured{obj})
@@ -135,10 +136,10 @@ func TestDecryptObjectsRefusesValuesWithoutMetadata(t *testing.T) {
 
 func TestDecryptObjectsLeavesOtherKindsAlone(t *testing.T) {
 	g := NewWithT(t)
-	ageK := newAgeKey(t)
+	ageK := sopstest.NewAgeKey(t)
 	manifest := strings.Replace(secretYAML, "kind: Secret", "kind: SopsSecret", 1)
 	manifest = strings.Replace(manifest, "apiVersion: v1", "apiVersion: isindir.github.com/v1alpha3", 1)
-	obj := parse(t, encrypt(t, []byte(manifest), encryptOpts{format: formats.Yaml, keys: []keys.MasterKey{ageK.masterKey(t)}, encryptedRegex: dataRegex}))
+	obj := parse(t, sopstest.Encrypt(t, []byte(manifest), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{ageK.MasterKey(t)}, EncryptedRegex: dataRegex}))
 	before := obj.DeepCopy()
 
 	g.Expect(Objects(nil, []*unstructured.Unstructured{obj})).To(Succeed())
@@ -150,9 +151,9 @@ func TestDecryptObjectsLeavesOtherKindsAlone(t *testing.T) {
 // then decrypts the output, as the reconciler does.
 func TestDecryptObjectsAfterKustomize(t *testing.T) {
 	g := NewWithT(t)
-	ageK := newAgeKey(t)
+	ageK := sopstest.NewAgeKey(t)
 	root := writeTree(t, map[string][]byte{
-		"app/secret.yaml": encrypt(t, []byte(secretYAML), encryptOpts{format: formats.Yaml, keys: []keys.MasterKey{ageK.masterKey(t)}, encryptedRegex: dataRegex}),
+		"app/secret.yaml": sopstest.Encrypt(t, []byte(secretYAML), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{ageK.MasterKey(t)}, EncryptedRegex: dataRegex}),
 	})
 	objs, err := build.Build(root, "app", build.Options{
 		TargetNamespace: "prod",
@@ -161,7 +162,7 @@ func TestDecryptObjectsAfterKustomize(t *testing.T) {
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(objs).To(HaveLen(1))
-	d, err := NewDecryptor(map[string][]byte{"age.agekey": ageK.file})
+	d, err := NewDecryptor(map[string][]byte{"age.agekey": ageK.File})
 	g.Expect(err).NotTo(HaveOccurred())
 
 	g.Expect(d.DecryptObjects(objs)).To(Succeed())
@@ -179,11 +180,11 @@ func TestDecryptObjectsAfterKustomize(t *testing.T) {
 // that reached the build output still encrypted (built without a
 // Decryptor): its value is a whole SOPS document, decrypted in place.
 func TestDecryptObjectsDecryptsGeneratedValues(t *testing.T) {
-	ageK := newAgeKey(t)
+	ageK := sopstest.NewAgeKey(t)
 	root := writeTree(t, map[string][]byte{
 		"app/kustomization.yaml": []byte("secretGenerator:\n- name: token\n  files: [token=token.enc, config.json=config.enc]\n"),
-		"app/token.enc":          encrypt(t, []byte("my-secret-token\n"), encryptOpts{format: formats.Binary, keys: []keys.MasterKey{ageK.masterKey(t)}}),
-		"app/config.enc":         encrypt(t, []byte(`{"user":"admin"}`), encryptOpts{format: formats.Json, keys: []keys.MasterKey{ageK.masterKey(t)}}),
+		"app/token.enc":          sopstest.Encrypt(t, []byte("my-secret-token\n"), sopstest.Options{Format: formats.Binary, Keys: []keys.MasterKey{ageK.MasterKey(t)}}),
+		"app/config.enc":         sopstest.Encrypt(t, []byte(`{"user":"admin"}`), sopstest.Options{Format: formats.Json, Keys: []keys.MasterKey{ageK.MasterKey(t)}}),
 	})
 	build := func(g Gomega) *unstructured.Unstructured {
 		objs, err := build.Build(root, "app", build.Options{})
@@ -195,7 +196,7 @@ func TestDecryptObjectsDecryptsGeneratedValues(t *testing.T) {
 	t.Run("decrypted with a key", func(t *testing.T) {
 		g := NewWithT(t)
 		obj := build(g)
-		d, err := NewDecryptor(map[string][]byte{"age.agekey": ageK.file})
+		d, err := NewDecryptor(map[string][]byte{"age.agekey": ageK.File})
 		g.Expect(err).NotTo(HaveOccurred())
 
 		g.Expect(d.DecryptObjects([]*unstructured.Unstructured{obj})).To(Succeed())

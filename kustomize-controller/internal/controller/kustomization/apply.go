@@ -130,12 +130,12 @@ func changed(cs *ssa.ChangeSet) string {
 }
 
 // inventoryOf lists a change set's objects in Flux's inventory format.
+// Skipped objects (ssa: IfNotPresent objects that exist, reconcile:
+// disabled ones) are listed too, as in Flux: they are still in Git, and
+// leaving them out would prune them.
 func inventoryOf(cs *ssa.ChangeSet) *kustomizev1.ResourceInventory {
 	inv := &kustomizev1.ResourceInventory{Entries: []kustomizev1.ResourceRef{}}
 	for _, e := range cs.Entries {
-		if e.Action == ssa.SkippedAction {
-			continue
-		}
 		version := e.GroupVersion
 		if i := strings.LastIndex(version, "/"); i >= 0 {
 			version = version[i+1:]
