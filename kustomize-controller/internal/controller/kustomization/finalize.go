@@ -6,30 +6,23 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	corev1 "k8s.io/api/core/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 )
 
-// finalize deletes what the Kustomization applied when its deletion policy
-// says so (MirrorPrune: when spec.prune is set; Delete: always; Orphan:
-// never), then removes the finalizer.
-func (r *Reconciler) finalize(ctx context.Context, obj *kustomizev1.Kustomization) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(obj, kustomizev1.KustomizationFinalizer) {
-		return ctrl.Result{}, nil
+// deleteApplied deletes what the Kustomization applied when its deletion
+// policy says so (MirrorPrune: when spec.prune is set; Delete: always;
+// Orphan: never), before the finalizer is removed.
+func (r *Reconciler) deleteApplied(ctx context.Context, obj *kustomizev1.Kustomization) error {
+	if !deletes(obj) || obj.Status.Inventory == nil || len(obj.Status.Inventory.Entries) == 0 {
+		return nil
 	}
-	if deletes(obj) && obj.Status.Inventory != nil && len(obj.Status.Inventory.Entries) > 0 {
-		if err := r.deleteInventory(ctx, obj); err != nil {
-			r.Event(obj, "", corev1.EventTypeWarning, kustomizev1.PruneFailedReason, err.Error())
-			return ctrl.Result{}, err
-		}
+	if err := r.deleteInventory(ctx, obj); err != nil {
+		r.Event(obj, "", corev1.EventTypeWarning, kustomizev1.PruneFailedReason, err.Error())
+		return err
 	}
-	base := obj.DeepCopy()
-	controllerutil.RemoveFinalizer(obj, kustomizev1.KustomizationFinalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, obj, client.MergeFrom(base)))
+	return nil
 }
 
 func deletes(obj *kustomizev1.Kustomization) bool {

@@ -6,15 +6,12 @@ package kustomization
 
 import (
 	"context"
-	"time"
 
-	"github.com/fluxcd/pkg/runtime/patch"
 	"github.com/fluxcd/pkg/runtime/predicates"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -70,26 +67,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 
 // Reconcile makes the cluster hold what one Kustomization's source says.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	start := time.Now()
-	obj := &kustomizev1.Kustomization{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, obj)
-	}
-	if !controllerutil.ContainsFinalizer(obj, kustomizev1.KustomizationFinalizer) {
-		base := obj.DeepCopy()
-		controllerutil.AddFinalizer(obj, kustomizev1.KustomizationFinalizer)
-		if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-	}
-	if obj.Spec.Suspend {
-		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
-		return ctrl.Result{}, nil
-	}
-	patcher := patch.NewSerialPatcher(obj, r.Client)
-	err := r.reconcile(ctx, obj, patcher)
-	return r.Finish(ctx, patcher, obj, start, err)
+	return outcome.Lifecycle[*kustomizev1.Kustomization]{
+		Client:    r.Client,
+		Finisher:  &r.Finisher,
+		Finalizer: kustomizev1.KustomizationFinalizer,
+		Suspended: func(obj *kustomizev1.Kustomization) bool { return obj.Spec.Suspend },
+		Cleanup:   r.deleteApplied,
+		Steps:     r.reconcile,
+	}.Run(ctx, req.NamespacedName, &kustomizev1.Kustomization{})
 }

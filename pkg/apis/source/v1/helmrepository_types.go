@@ -137,8 +137,11 @@ func (in *HelmRepository) SetConditions(conditions []metav1.Condition) {
 }
 
 // GetRequeueAfter returns spec.interval, or DefaultHelmRepositoryInterval
-// when unset.
+// when unset; zero for type oci, which has nothing to fetch.
 func (in *HelmRepository) GetRequeueAfter() time.Duration {
+	if in.Spec.Type == HelmRepositoryTypeOCI {
+		return 0 // a static object: only a spec change matters
+	}
 	if in.Spec.Interval.Duration > 0 {
 		return in.Spec.Interval.Duration
 	}

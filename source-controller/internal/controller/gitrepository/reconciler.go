@@ -6,16 +6,13 @@ package gitrepository
 
 import (
 	"context"
-	"time"
 
 	"github.com/fluxcd/pkg/runtime/patch"
 	"github.com/fluxcd/pkg/runtime/predicates"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -63,44 +60,22 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 
 // Reconcile brings one GitRepository's artifact up to date with its remote.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	start := time.Now()
-	obj := &sourcev1.GitRepository{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, obj)
-	}
-	if !controllerutil.ContainsFinalizer(obj, sourcev1.SourceFinalizer) {
-		base := obj.DeepCopy()
-		controllerutil.AddFinalizer(obj, sourcev1.SourceFinalizer)
-		if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-	}
-	if obj.Spec.Suspend {
-		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
-		return ctrl.Result{}, nil
-	}
-	patcher := patch.NewSerialPatcher(obj, r.Client)
-	err := r.reconcile(ctx, obj)
-	return r.Finish(ctx, patcher, obj, start, err)
+	return outcome.Lifecycle[*sourcev1.GitRepository]{
+		Client:    r.Client,
+		Finisher:  &r.Finisher,
+		Finalizer: sourcev1.SourceFinalizer,
+		Suspended: func(obj *sourcev1.GitRepository) bool { return obj.Spec.Suspend },
+		Cleanup:   r.removeArtifacts,
+		Steps: func(ctx context.Context, obj *sourcev1.GitRepository, _ *patch.SerialPatcher) error {
+			return r.reconcile(ctx, obj)
+		},
+	}.Run(ctx, req.NamespacedName, &sourcev1.GitRepository{})
 }
 
-// finalize removes the object's artifacts from storage, then its finalizer.
-func (r *Reconciler) finalize(ctx context.Context, obj *sourcev1.GitRepository) error {
-	if !controllerutil.ContainsFinalizer(obj, sourcev1.SourceFinalizer) {
-		return nil
-	}
-	if err := r.Storage.RemoveAll(sourcev1.GitRepositoryKind, obj.Namespace, obj.Name); err != nil {
-		return err
-	}
-	base := obj.DeepCopy()
-	controllerutil.RemoveFinalizer(obj, sourcev1.SourceFinalizer)
-	if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	return nil
+// removeArtifacts deletes the object's artifacts from storage before its
+// finalizer is removed.
+func (r *Reconciler) removeArtifacts(_ context.Context, obj *sourcev1.GitRepository) error {
+	return r.Storage.RemoveAll(sourcev1.GitRepositoryKind, obj.Namespace, obj.Name)
 }
 
 // includers maps a GitRepository to those that include it.
