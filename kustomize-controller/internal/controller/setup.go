@@ -11,11 +11,11 @@ import (
 	"github.com/spf13/pflag"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/ferrycd/ferry/kustomize-controller/internal/controller/kustomization"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/pkg/outcome"
-	"github.com/ferrycd/ferry/kustomize-controller/internal/controller/kustomization"
 )
 
 // Options are the kustomize-controller's own flags, with Flux's names.

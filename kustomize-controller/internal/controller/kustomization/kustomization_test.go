@@ -17,8 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/ferrycd/ferry/pkg/apis/meta"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 )
 
@@ -130,8 +130,8 @@ func TestApplyUpdatePrune(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	publish(t, ns, "repo", "main@sha1:1", map[string]string{
-		"app/a.yaml": configMap("a", "v1"),
-		"app/b.yaml": configMap("b", "v1"),
+		"app/a.yaml":    configMap("a", "v1"),
+		"app/b.yaml":    configMap("b", "v1"),
 		"app/keep.yaml": configMap("keep", "v1", "kustomize.toolkit.fluxcd.io/prune: disabled"),
 	})
 	k := newKustomization(ns, "app", "./app", func(k *kustomizev1.Kustomization) { k.Spec.TargetNamespace = ns })

@@ -15,14 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/ferrycd/ferry/kustomize-controller/internal/build"
+	"github.com/ferrycd/ferry/kustomize-controller/internal/decrypt"
+	"github.com/ferrycd/ferry/kustomize-controller/internal/substitute"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
-	"github.com/ferrycd/ferry/kustomize-controller/internal/build"
-	"github.com/ferrycd/ferry/kustomize-controller/internal/decrypt"
-	"github.com/ferrycd/ferry/kustomize-controller/internal/substitute"
 )
 
 // scope is what the steps of one reconcile share.
