@@ -2,6 +2,8 @@
 package main
 
 import (
+	"context"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -14,12 +16,17 @@ import (
 )
 
 func main() {
-	var opts options.Options
-	manager.ParseFlags(&opts, nil)
+	var (
+		opts  options.Options
+		extra controller.Options
+	)
+	manager.ParseFlags(&opts, extra.BindFlags)
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(helmv2.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
-	manager.Run("helm-controller", opts, scheme, controller.Setup)
+	manager.Run("helm-controller", opts, scheme, func(s *manager.Setup) error {
+		return controller.Setup(context.Background(), s, extra, opts.Concurrent)
+	})
 }

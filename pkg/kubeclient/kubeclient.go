@@ -32,6 +32,9 @@ import (
 
 // Target is a client for one identity on one cluster.
 type Target struct {
+	// Config is the REST config of this identity on this cluster, for
+	// clients that need their own transport (Helm's kube client).
+	Config *rest.Config
 	Client client.Client
 	Mapper apimeta.RESTMapper
 	Poller *polling.StatusPoller
@@ -115,7 +118,7 @@ func (f *Factory) Get(ctx context.Context, reader client.Reader, opts Options) (
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{
 		CustomStatusReaders: customStatusReaders(mapper),
 	})
-	t := &Target{Client: c, Mapper: mapper, Poller: poller}
+	t := &Target{Config: cfg, Client: c, Mapper: mapper, Poller: poller}
 	f.targets[key] = t
 	return t, nil
 }

@@ -2,15 +2,72 @@
 package controller
 
 import (
-	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/fluxcd/pkg/runtime/metrics"
+	"github.com/spf13/pflag"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/ferrycd/ferry/pkg/artifact/fetch"
+	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/manager"
-	"github.com/ferrycd/ferry/pkg/pending"
+	"github.com/ferrycd/ferry/pkg/outcome"
+
+	"github.com/ferrycd/ferry/helm-controller/internal/action"
+	"github.com/ferrycd/ferry/helm-controller/internal/controller/helmrelease"
 )
 
+// Options are the helm-controller's own flags, with Flux's names.
+type Options struct {
+	NoCrossNamespaceRefs   bool
+	DefaultServiceAccount  string
+	InsecureKubeConfigExec bool
+	// CacheDir holds fetched chart artifacts, keyed by digest.
+	CacheDir string
+}
+
+// BindFlags registers the options.
+func (o *Options) BindFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.NoCrossNamespaceRefs, "no-cross-namespace-refs", false,
+		"When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
+	fs.StringVar(&o.DefaultServiceAccount, "default-service-account", "",
+		"Default service account used for impersonation.")
+	fs.BoolVar(&o.InsecureKubeConfigExec, "insecure-kubeconfig-exec", false,
+		"Allow use of the user.exec section in kubeconfigs provided for remote apply.")
+	fs.StringVar(&o.CacheDir, "artifact-cache-path", filepath.Join(os.TempDir(), "helm-controller-artifacts"),
+		"Where fetched chart artifacts are cached by digest.")
+}
+
 // Setup registers the HelmRelease reconciler.
-func Setup(s *manager.Setup) error {
-	return pending.SetupAll(s.Manager,
-		pending.For(s.Manager.GetClient(), helmv2.HelmReleaseKind,
-			func() *helmv2.HelmRelease { return &helmv2.HelmRelease{} }),
-	)
+func Setup(ctx context.Context, s *manager.Setup, opts Options, concurrent int) error {
+	mgr := s.Manager
+	fetcher, err := fetch.New(opts.CacheDir, fetch.WithMaxEntries(4*concurrent+64))
+	if err != nil {
+		return fmt.Errorf("unable to create the artifact cache at %s: %w", opts.CacheDir, err)
+	}
+	clients := kubeclient.NewFactory(mgr.GetConfig(), mgr.GetScheme(), mgr.GetRESTMapper())
+	clients.DefaultServiceAccount = opts.DefaultServiceAccount
+	clients.AllowExec = opts.InsecureKubeConfigExec
+
+	rec := metrics.NewRecorder()
+	crmetrics.Registry.MustRegister(rec.Collectors()...)
+	r := &helmrelease.Reconciler{
+		Client: mgr.GetClient(),
+		Finisher: outcome.Finisher{
+			Scheme:          mgr.GetScheme(),
+			Recorder:        s.Recorder,
+			Metrics:         rec,
+			OwnedConditions: helmrelease.OwnedConditions,
+			FieldOwner:      "helm-controller",
+		},
+		Fetcher:              fetcher,
+		Clients:              clients,
+		Configs:              action.NewConfigs(),
+		Concurrent:           concurrent,
+		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
+	}
+	return r.SetupWithManager(ctx, mgr)
 }

@@ -1,0 +1,145 @@
+package helmrelease
+
+import (
+	"context"
+	"fmt"
+
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/patch"
+	helmaction "helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	"github.com/ferrycd/ferry/pkg/kubeclient"
+	"github.com/ferrycd/ferry/pkg/outcome"
+
+	"github.com/ferrycd/ferry/helm-controller/internal/values"
+)
+
+// scope is what the steps of one reconcile share.
+type scope struct {
+	obj     *helmv2.HelmRelease
+	patcher *patch.SerialPatcher
+	// sourceKind and artifact are the chart source's kind and artifact.
+	sourceKind string
+	artifact   *fluxmeta.Artifact
+	// chart is the loaded chart.
+	chart *chart.Chart
+	// values are the composed values and digest their digest.
+	values map[string]any
+	digest string
+	// force is set while a reconcile.fluxcd.io/forceAt request is pending.
+	force bool
+	// cfg is the Helm configuration of the release's target.
+	cfg *helmaction.Configuration
+}
+
+// reconcile runs the steps in order and stops at the first error.
+func (r *Reconciler) reconcile(ctx context.Context, obj *helmv2.HelmRelease, patcher *patch.SerialPatcher) error {
+	s := &scope{obj: obj, patcher: patcher}
+	if obj.Generation != obj.Status.ObservedGeneration {
+		conditions.MarkReconciling(obj, fluxmeta.ProgressingReason, "reconciling new generation %d", obj.Generation)
+	}
+	for _, step := range []func(context.Context, *scope) error{
+		r.checkDependencies,
+		r.reconcileHelmChart,
+		r.getArtifact,
+		r.loadChart,
+		r.composeValues,
+		r.observeRequests,
+		r.buildConfig,
+		r.reconcileTarget,
+		r.reconcileRelease,
+	} {
+		if err := step(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkDependencies waits until every HelmRelease in spec.dependsOn is
+// Ready for its current generation.
+func (r *Reconciler) checkDependencies(ctx context.Context, s *scope) error {
+	for _, d := range s.obj.GetDependsOn() {
+		ns := d.Namespace
+		if ns == "" {
+			ns = s.obj.Namespace
+		}
+		key := types.NamespacedName{Namespace: ns, Name: d.Name}
+		dep := &helmv2.HelmRelease{}
+		if err := r.Get(ctx, key, dep); err != nil {
+			return outcome.WaitErr(helmv2.DependencyNotReadyReason, r.dependencyRequeue(),
+				fmt.Errorf("dependency '%s' is not ready: %w", key, err))
+		}
+		if !conditions.IsReady(dep) || dep.Status.ObservedGeneration != dep.Generation {
+			return outcome.WaitErr(helmv2.DependencyNotReadyReason, r.dependencyRequeue(),
+				fmt.Errorf("dependency '%s' is not ready", key))
+		}
+	}
+	return nil
+}
+
+// composeValues merges valuesFrom and values and digests the result.
+func (r *Reconciler) composeValues(ctx context.Context, s *scope) error {
+	vals, err := values.Compose(ctx, r.Client, s.obj)
+	if err != nil {
+		return outcome.RetryErr(helmv2.InitFailedReason, err)
+	}
+	s.values, s.digest = vals, values.Digest(vals)
+	return nil
+}
+
+// observeRequests resets the failure counters when the chart or values
+// changed or a reconcile.fluxcd.io/resetAt request is new, notes a new
+// forceAt request, and records what this reconcile attempts.
+func (r *Reconciler) observeRequests(_ context.Context, s *scope) error {
+	obj := s.obj
+	st := &obj.Status
+	revision := s.chart.Metadata.Version
+	if st.LastAttemptedRevision != revision || st.LastAttemptedConfigDigest != s.digest {
+		st.ClearFailures()
+	}
+	annotations := obj.GetAnnotations()
+	if v, ok := annotations[helmv2.ResetRequestAnnotation]; ok && v != st.LastHandledResetAt {
+		st.ClearFailures()
+		st.LastHandledResetAt = v
+	}
+	if v, ok := annotations[helmv2.ForceRequestAnnotation]; ok && v != st.LastHandledForceAt {
+		s.force = true
+	}
+	st.LastAttemptedRevision = revision
+	st.LastAttemptedConfigDigest = s.digest
+	st.LastAttemptedGeneration = obj.Generation
+	return nil
+}
+
+// buildConfig gets the client of the release's identity and cluster and
+// builds the Helm configuration on it.
+func (r *Reconciler) buildConfig(ctx context.Context, s *scope) error {
+	cfg, err := r.helmConfig(ctx, s.obj, s.obj.GetReleaseNamespace(), s.obj.GetStorageNamespace())
+	if err != nil {
+		return outcome.RetryErr(helmv2.InitFailedReason, err)
+	}
+	s.cfg = cfg
+	return nil
+}
+
+func (r *Reconciler) helmConfig(ctx context.Context, obj *helmv2.HelmRelease, releaseNs, storageNs string) (*helmaction.Configuration, error) {
+	target, err := r.Clients.Get(ctx, r.Client, kubeclient.Options{
+		Namespace:          obj.Namespace,
+		ServiceAccountName: obj.Spec.ServiceAccountName,
+		KubeConfig:         obj.Spec.KubeConfig,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to build the client for the release: %w", err)
+	}
+	cfg, err := r.Configs.For(target, releaseNs, storageNs, ctrl.LoggerFrom(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("failed to build the Helm configuration: %w", err)
+	}
+	return cfg, nil
+}

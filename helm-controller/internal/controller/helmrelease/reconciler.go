@@ -1,0 +1,112 @@
+// Package helmrelease reconciles HelmRelease objects: it makes sure the
+// chart's source exists (creating the HelmChart of spec.chart), fetches and
+// loads the chart, composes the values, then runs the Helm actions the
+// release state machine asks for (install, upgrade, test, remediate) until
+// the release is in sync, stalls or an action fails.
+package helmrelease
+
+import (
+	"context"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/patch"
+	"github.com/fluxcd/pkg/runtime/predicates"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/artifact/fetch"
+	"github.com/ferrycd/ferry/pkg/kubeclient"
+	"github.com/ferrycd/ferry/pkg/outcome"
+
+	"github.com/ferrycd/ferry/helm-controller/internal/action"
+)
+
+// Reconciler reconciles HelmRelease objects.
+type Reconciler struct {
+	client.Client
+	outcome.Finisher
+	// Fetcher downloads and caches chart artifacts by digest.
+	Fetcher *fetch.Fetcher
+	// Clients hands out the client each HelmRelease acts with.
+	Clients *kubeclient.Factory
+	// Configs builds Helm configurations, sharing discovery per target.
+	Configs *action.Configs
+	// Concurrent is how many HelmReleases reconcile at once.
+	Concurrent int
+	// NoCrossNamespaceRefs refuses chart sources in other namespaces
+	// (--no-cross-namespace-refs).
+	NoCrossNamespaceRefs bool
+	// DependencyRequeue is how long to wait for a chart artifact;
+	// zero means 10s.
+	DependencyRequeue time.Duration
+}
+
+var _ reconcile.Reconciler = (*Reconciler)(nil)
+
+// OwnedConditions are the conditions the reconciler writes.
+var OwnedConditions = []string{"Ready", "Reconciling", "Stalled",
+	helmv2.ReleasedCondition, helmv2.TestSuccessCondition, helmv2.RemediatedCondition, helmv2.DriftedCondition}
+
+// SetupWithManager registers the reconciler, its indexes and watches: a new
+// chart artifact, or a change to a watched ConfigMap or Secret named in
+// valuesFrom, requeues the HelmReleases using it at once.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := r.setupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	watched := builder.WithPredicates(watchLabelled{})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&helmv2.HelmRelease{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{},
+				annotationChanged{}))).
+		Watches(&sourcev1.HelmChart{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.HelmChartKind)),
+			builder.WithPredicates(artifactChanged{})).
+		Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.OCIRepositoryKind)),
+			builder.WithPredicates(artifactChanged{})).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.forValues("ConfigMap")), watched).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forValues("Secret")), watched).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
+		Complete(r)
+}
+
+// Reconcile makes one HelmRelease's Helm release match its spec.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	start := time.Now()
+	obj := &helmv2.HelmRelease{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	if !controllerutil.ContainsFinalizer(obj, helmv2.HelmReleaseFinalizer) {
+		base := obj.DeepCopy()
+		controllerutil.AddFinalizer(obj, helmv2.HelmReleaseFinalizer)
+		if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if obj.Spec.Suspend {
+		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
+		return ctrl.Result{}, nil
+	}
+	patcher := patch.NewSerialPatcher(obj, r.Client)
+	err := r.reconcile(ctx, obj, patcher)
+	return r.Finish(ctx, patcher, obj, start, err)
+}
+
+func (r *Reconciler) dependencyRequeue() time.Duration {
+	if r.DependencyRequeue > 0 {
+		return r.DependencyRequeue
+	}
+	return 10 * time.Second
+}

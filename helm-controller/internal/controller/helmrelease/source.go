@@ -1,0 +1,227 @@
+package helmrelease
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/outcome"
+)
+
+// reconcileHelmChart creates or updates the HelmChart of spec.chart and
+// deletes one made from an earlier template at another place. It records
+// the chart in status.helmChart.
+func (r *Reconciler) reconcileHelmChart(ctx context.Context, s *scope) error {
+	obj := s.obj
+	if !obj.HasChartTemplate() {
+		if ns, name := obj.Status.GetHelmChart(); name != "" {
+			if err := r.deleteHelmChart(ctx, ns, name); err != nil {
+				return outcome.RetryErr(helmv2.ArtifactFailedReason, err)
+			}
+			obj.Status.HelmChart = ""
+		}
+		return nil
+	}
+	tpl := obj.Spec.Chart
+	ns := tpl.GetNamespace(obj.Namespace)
+	if r.NoCrossNamespaceRefs && ns != obj.Namespace {
+		return outcome.StallErr(helmv2.ArtifactFailedReason, fmt.Errorf(
+			"cross-namespace source reference to '%s/%s' is not allowed: the controller runs with --no-cross-namespace-refs", ns, tpl.Spec.SourceRef.Name))
+	}
+	if oldNs, oldName := obj.Status.GetHelmChart(); oldName != "" && (oldNs != ns || oldName != obj.GetHelmChartName()) {
+		if err := r.deleteHelmChart(ctx, oldNs, oldName); err != nil {
+			return outcome.RetryErr(helmv2.ArtifactFailedReason, err)
+		}
+	}
+	hc := &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: obj.GetHelmChartName()}}
+	_, err := controllerutil.CreateOrPatch(ctx, r.Client, hc, func() error {
+		labels := map[string]string{}
+		var annotations map[string]string
+		if m := tpl.ObjectMeta; m != nil {
+			for k, v := range m.Labels {
+				labels[k] = v
+			}
+			annotations = m.Annotations
+		}
+		labels[helmv2.NameLabel] = obj.Name
+		labels[helmv2.NamespaceLabel] = obj.Namespace
+		hc.Labels = labels
+		if annotations != nil {
+			hc.Annotations = annotations
+		}
+		version := tpl.Spec.Version
+		if version == "" {
+			version = "*"
+		}
+		hc.Spec = sourcev1.HelmChartSpec{
+			Chart:   tpl.Spec.Chart,
+			Version: version,
+			SourceRef: sourcev1.LocalHelmChartSourceReference{
+				APIVersion: tpl.Spec.SourceRef.APIVersion,
+				Kind:       tpl.Spec.SourceRef.Kind,
+				Name:       tpl.Spec.SourceRef.Name,
+			},
+			Interval:                 tpl.GetInterval(obj.Spec.Interval),
+			ReconcileStrategy:        tpl.Spec.ReconcileStrategy,
+			ValuesFiles:              tpl.Spec.ValuesFiles,
+			IgnoreMissingValuesFiles: tpl.Spec.IgnoreMissingValuesFiles,
+		}
+		if hc.Spec.ReconcileStrategy == "" {
+			hc.Spec.ReconcileStrategy = "ChartVersion"
+		}
+		if ns == obj.Namespace {
+			// Garbage collected with the HelmRelease; across namespaces the
+			// finalizer deletes it.
+			return controllerutil.SetControllerReference(obj, hc, r.Client.Scheme())
+		}
+		return nil
+	})
+	if err != nil {
+		return outcome.RetryErr(helmv2.ArtifactFailedReason,
+			fmt.Errorf("failed to create or update HelmChart '%s/%s': %w", ns, hc.Name, err))
+	}
+	obj.Status.HelmChart = ns + "/" + hc.Name
+	return nil
+}
+
+func (r *Reconciler) deleteHelmChart(ctx context.Context, namespace, name string) error {
+	hc := &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+	if err := r.Delete(ctx, hc); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("failed to delete HelmChart '%s/%s': %w", namespace, name, err)
+	}
+	return nil
+}
+
+// chartSource returns the kind, namespace and name of the chart's source.
+func chartSource(obj *helmv2.HelmRelease) (kind, namespace, name string) {
+	if obj.HasChartRef() {
+		ref := obj.Spec.ChartRef
+		ns := ref.Namespace
+		if ns == "" {
+			ns = obj.Namespace
+		}
+		return ref.Kind, ns, ref.Name
+	}
+	if obj.HasChartTemplate() {
+		return sourcev1.HelmChartKind, obj.Spec.Chart.GetNamespace(obj.Namespace), obj.GetHelmChartName()
+	}
+	return "", "", ""
+}
+
+// getArtifact waits until the chart source has an artifact for its current
+// generation. Sets nothing; the wait shows on Ready.
+func (r *Reconciler) getArtifact(ctx context.Context, s *scope) error {
+	kind, ns, name := chartSource(s.obj)
+	if r.NoCrossNamespaceRefs && ns != s.obj.Namespace {
+		return outcome.StallErr(helmv2.ArtifactFailedReason, fmt.Errorf(
+			"cross-namespace chartRef to %s '%s/%s' is not allowed: the controller runs with --no-cross-namespace-refs", kind, ns, name))
+	}
+	key := types.NamespacedName{Namespace: ns, Name: name}
+	var src interface {
+		client.Object
+		GetArtifact() *fluxmeta.Artifact
+	}
+	var observed int64
+	switch kind {
+	case sourcev1.HelmChartKind:
+		hc := &sourcev1.HelmChart{}
+		src = hc
+		if err := r.Get(ctx, key, hc); err != nil {
+			return r.sourceUnavailable(kind, key, err)
+		}
+		observed = hc.Status.ObservedGeneration
+	case sourcev1.OCIRepositoryKind:
+		oci := &sourcev1.OCIRepository{}
+		src = oci
+		if err := r.Get(ctx, key, oci); err != nil {
+			return r.sourceUnavailable(kind, key, err)
+		}
+		observed = oci.Status.ObservedGeneration
+	default:
+		return outcome.StallErr(helmv2.ArtifactFailedReason,
+			fmt.Errorf("unsupported chart source kind '%s': use HelmChart or OCIRepository", kind))
+	}
+	a := src.GetArtifact()
+	if a == nil {
+		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.dependencyRequeue(),
+			fmt.Errorf("%s '%s' has no artifact yet", kind, key))
+	}
+	if observed < src.GetGeneration() {
+		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.dependencyRequeue(),
+			fmt.Errorf("%s '%s' has not produced an artifact for its latest spec yet", kind, key))
+	}
+	s.sourceKind = kind
+	s.artifact = a.DeepCopy()
+	return nil
+}
+
+func (r *Reconciler) sourceUnavailable(kind string, key types.NamespacedName, err error) error {
+	if apierrors.IsNotFound(err) {
+		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.dependencyRequeue(),
+			fmt.Errorf("%s '%s' does not exist yet", kind, key))
+	}
+	return outcome.RetryErr(helmv2.ArtifactFailedReason, fmt.Errorf("failed to get %s '%s': %w", kind, key, err))
+}
+
+// loadChart downloads the chart artifact, verifies its digest and loads
+// it. For an OCIRepository the chart version gets the first 12 hex digits
+// of the artifact digest, as Flux does, so a re-pushed tag upgrades.
+func (r *Reconciler) loadChart(ctx context.Context, s *scope) error {
+	path, err := r.Fetcher.FetchFile(ctx, s.artifact.URL, s.artifact.Digest)
+	if err != nil {
+		return outcome.RetryErr(helmv2.ArtifactFailedReason,
+			fmt.Errorf("failed to fetch chart artifact '%s': %w", s.artifact.Revision, err))
+	}
+	chrt, err := loader.Load(path)
+	if err != nil {
+		return outcome.StallErr(helmv2.ArtifactFailedReason,
+			fmt.Errorf("failed to load chart from artifact '%s': %w", s.artifact.Revision, err))
+	}
+	if err := chrt.Validate(); err != nil {
+		return outcome.StallErr(helmv2.ArtifactFailedReason, fmt.Errorf("invalid chart: %w", err))
+	}
+	s.obj.Status.LastAttemptedRevisionDigest = ""
+	if s.sourceKind == sourcev1.OCIRepositoryKind {
+		s.obj.Status.LastAttemptedRevisionDigest = s.artifact.Digest
+		if hex := digestHex(s.artifact.Digest); hex != "" {
+			chrt.Metadata.Version = withBuild(chrt.Metadata.Version, hex)
+		}
+	}
+	s.chart = chrt
+	return nil
+}
+
+func digestHex(d string) string {
+	_, hex, ok := strings.Cut(d, ":")
+	if !ok || len(hex) < 12 {
+		return ""
+	}
+	return hex[:12]
+}
+
+// withBuild puts build metadata on a semver version, replacing any.
+func withBuild(version, build string) string {
+	if i := strings.IndexByte(version, '+'); i >= 0 {
+		version = version[:i]
+	}
+	return version + "+" + build
+}
+
+// chartRevision names the chart in messages and events: "name@version".
+func chartRevision(c *chart.Chart) string {
+	if c == nil || c.Metadata == nil {
+		return ""
+	}
+	return c.Metadata.Name + "@" + c.Metadata.Version
+}

@@ -1,0 +1,133 @@
+package helmrelease
+
+import (
+	"context"
+	"fmt"
+
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+)
+
+const (
+	// sourceIndexKey indexes HelmReleases by "<kind>/<namespace>/<name>"
+	// of their chart source.
+	sourceIndexKey = ".metadata.chartSource"
+	// valuesIndexKey indexes HelmReleases by "<kind>/<name>" of each
+	// valuesFrom entry.
+	valuesIndexKey = ".metadata.valuesFrom"
+	// watchLabel opts a ConfigMap or Secret into triggering reconciles of
+	// the HelmReleases that read values from it.
+	watchLabel = "reconcile.fluxcd.io/watch"
+)
+
+func (r *Reconciler) setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &helmv2.HelmRelease{}, sourceIndexKey, func(o client.Object) []string {
+		kind, ns, name := chartSource(o.(*helmv2.HelmRelease))
+		if kind == "" {
+			return nil
+		}
+		return []string{sourceKey(kind, ns, name)}
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, &helmv2.HelmRelease{}, valuesIndexKey, func(o client.Object) []string {
+		hr := o.(*helmv2.HelmRelease)
+		keys := make([]string, 0, len(hr.Spec.ValuesFrom))
+		for _, v := range hr.Spec.ValuesFrom {
+			keys = append(keys, v.Kind+"/"+v.Name)
+		}
+		return keys
+	})
+}
+
+func sourceKey(kind, namespace, name string) string {
+	return fmt.Sprintf("%s/%s/%s", kind, namespace, name)
+}
+
+// forSource maps a chart source to the HelmReleases using it.
+func (r *Reconciler) forSource(kind string) func(context.Context, client.Object) []reconcile.Request {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		return r.list(ctx, "", sourceIndexKey, sourceKey(kind, o.GetNamespace(), o.GetName()))
+	}
+}
+
+// forValues maps a ConfigMap or Secret to the HelmReleases in its
+// namespace that read values from it.
+func (r *Reconciler) forValues(kind string) func(context.Context, client.Object) []reconcile.Request {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		return r.list(ctx, o.GetNamespace(), valuesIndexKey, kind+"/"+o.GetName())
+	}
+}
+
+func (r *Reconciler) list(ctx context.Context, namespace, key, value string) []reconcile.Request {
+	var list helmv2.HelmReleaseList
+	opts := []client.ListOption{client.MatchingFields{key: value}}
+	if namespace != "" {
+		opts = append(opts, client.InNamespace(namespace))
+	}
+	if err := r.List(ctx, &list, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "failed to list HelmReleases", "index", key, "value", value)
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
+
+// artifactChanged passes source updates that bring a new artifact.
+type artifactChanged struct{ predicate.Funcs }
+
+func (artifactChanged) Create(event.CreateEvent) bool   { return false }
+func (artifactChanged) Delete(event.DeleteEvent) bool   { return false }
+func (artifactChanged) Generic(event.GenericEvent) bool { return false }
+
+func (artifactChanged) Update(e event.UpdateEvent) bool {
+	oldA, newA := artifactOf(e.ObjectOld), artifactOf(e.ObjectNew)
+	return newA != nil && (oldA == nil || oldA.Revision != newA.Revision || oldA.Digest != newA.Digest)
+}
+
+func artifactOf(o client.Object) *fluxmeta.Artifact {
+	if src, ok := o.(interface{ GetArtifact() *fluxmeta.Artifact }); ok {
+		return src.GetArtifact()
+	}
+	return nil
+}
+
+// watchLabelled passes ConfigMaps and Secrets labelled
+// reconcile.fluxcd.io/watch: Enabled.
+type watchLabelled struct{ predicate.Funcs }
+
+func (watchLabelled) Create(e event.CreateEvent) bool { return labelled(e.Object) }
+func (watchLabelled) Delete(e event.DeleteEvent) bool { return labelled(e.Object) }
+func (watchLabelled) Generic(event.GenericEvent) bool { return false }
+func (watchLabelled) Update(e event.UpdateEvent) bool { return labelled(e.ObjectNew) }
+
+func labelled(o client.Object) bool {
+	return o != nil && o.GetLabels()[watchLabel] == "Enabled"
+}
+
+// annotationChanged passes HelmRelease updates that bring a new forceAt or
+// resetAt request.
+type annotationChanged struct{ predicate.Funcs }
+
+func (annotationChanged) Create(event.CreateEvent) bool   { return false }
+func (annotationChanged) Delete(event.DeleteEvent) bool   { return false }
+func (annotationChanged) Generic(event.GenericEvent) bool { return false }
+
+func (annotationChanged) Update(e event.UpdateEvent) bool {
+	if e.ObjectOld == nil || e.ObjectNew == nil {
+		return false
+	}
+	o, n := e.ObjectOld.GetAnnotations(), e.ObjectNew.GetAnnotations()
+	return o[helmv2.ForceRequestAnnotation] != n[helmv2.ForceRequestAnnotation] ||
+		o[helmv2.ResetRequestAnnotation] != n[helmv2.ResetRequestAnnotation]
+}

@@ -1,0 +1,134 @@
+package release
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ferrycd/ferry/helm-controller/internal/values"
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+)
+
+// Observe turns the latest release in storage, and the history before it,
+// into the Current the decision needs. rel may be nil.
+func Observe(rel *helmrelease.Release, history []*helmrelease.Release) *Current {
+	if rel == nil {
+		return nil
+	}
+	c := &Current{Version: rel.Version, ConfigDigest: values.Digest(rel.Config)}
+	if rel.Info != nil {
+		c.Status = rel.Info.Status.String()
+	}
+	if rel.Chart != nil && rel.Chart.Metadata != nil {
+		c.ChartName, c.ChartVersion = rel.Chart.Metadata.Name, rel.Chart.Metadata.Version
+	}
+	hooks := testHooks(rel)
+	c.Tested = hooks != nil
+	for _, h := range hooks {
+		if h.Phase == helmv2.TestHookPhaseFailed {
+			c.TestFailed = true
+		}
+	}
+	for _, h := range history {
+		if h != nil && h.Version < rel.Version && h.Info != nil &&
+			(h.Info.Status == helmrelease.StatusDeployed || h.Info.Status == helmrelease.StatusSuperseded) {
+			c.HasPrevious = true
+		}
+	}
+	return c
+}
+
+// Snapshot records rel as a status.history entry.
+func Snapshot(rel *helmrelease.Release) *helmv2.Snapshot {
+	s := &helmv2.Snapshot{
+		APIVersion:   "v2",
+		Digest:       digest(rel),
+		Name:         rel.Name,
+		Namespace:    rel.Namespace,
+		Version:      rel.Version,
+		ConfigDigest: values.Digest(rel.Config),
+	}
+	if rel.Chart != nil && rel.Chart.Metadata != nil {
+		s.ChartName = rel.Chart.Metadata.Name
+		s.ChartVersion = rel.Chart.Metadata.Version
+		s.AppVersion = rel.Chart.Metadata.AppVersion
+	}
+	if rel.Info != nil {
+		s.Status = rel.Info.Status.String()
+		s.FirstDeployed = metav1.NewTime(rel.Info.FirstDeployed.Time)
+		s.LastDeployed = metav1.NewTime(rel.Info.LastDeployed.Time)
+		if !rel.Info.Deleted.IsZero() {
+			s.Deleted = metav1.NewTime(rel.Info.Deleted.Time)
+		}
+	}
+	s.SetTestHooks(testHooks(rel))
+	return s
+}
+
+// Record puts a snapshot of rel into history, replacing the entry of the
+// same release version, and keeps history newest first.
+func Record(history *helmv2.Snapshots, rel *helmrelease.Release) {
+	if rel == nil {
+		return
+	}
+	s := Snapshot(rel)
+	for i, old := range *history {
+		if old.Targets(s.Name, s.Namespace, s.Version) {
+			(*history)[i] = s
+			history.SortByVersion()
+			return
+		}
+	}
+	*history = append(*history, s)
+	history.SortByVersion()
+}
+
+// testHooks returns the test hooks of rel that ran, by name, or nil when
+// none ran.
+func testHooks(rel *helmrelease.Release) map[string]*helmv2.TestHookStatus {
+	var hooks map[string]*helmv2.TestHookStatus
+	for _, h := range rel.Hooks {
+		if h == nil || !isTest(h) || h.LastRun.StartedAt.IsZero() {
+			continue
+		}
+		if hooks == nil {
+			hooks = map[string]*helmv2.TestHookStatus{}
+		}
+		st := &helmv2.TestHookStatus{
+			LastStarted: metav1.NewTime(h.LastRun.StartedAt.Time),
+			Phase:       h.LastRun.Phase.String(),
+		}
+		if !h.LastRun.CompletedAt.IsZero() {
+			st.LastCompleted = metav1.NewTime(h.LastRun.CompletedAt.Time)
+		}
+		hooks[h.Name] = st
+	}
+	return hooks
+}
+
+func isTest(h *helmrelease.Hook) bool {
+	for _, e := range h.Events {
+		if e == helmrelease.HookTest {
+			return true
+		}
+	}
+	return false
+}
+
+// digest fingerprints what the controller observed of a release version.
+func digest(rel *helmrelease.Release) string {
+	obs := struct {
+		Name, Namespace, Status, Manifest string
+		Version                           int
+		Config                            map[string]any
+	}{Name: rel.Name, Namespace: rel.Namespace, Version: rel.Version, Manifest: rel.Manifest, Config: rel.Config}
+	if rel.Info != nil {
+		obs.Status = rel.Info.Status.String()
+	}
+	b, _ := json.Marshal(obs)
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
