@@ -1,7 +1,7 @@
-// Command dev is `make dev`: it starts a full-mode local cluster with Ferry's
-// CRDs, runs the four controllers against it as separate processes under
-// their own ServiceAccounts, prints how to use kubectl against it, and keeps
-// running until Ctrl-C, then cleans up everything it started.
+// Command dev is `make dev`: it starts the development environment of
+// package devenv, waits for the sample GitOps repository to reconcile,
+// prints its status and how to use it, and keeps running until Ctrl-C, then
+// cleans up everything it started.
 package main
 
 import (
@@ -9,12 +9,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
-	"github.com/ferrycd/ferry/test/cluster"
-	"github.com/ferrycd/ferry/test/harness"
+	"github.com/ferrycd/ferry/test/devenv"
 )
 
 func main() {
@@ -27,80 +25,43 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	step("starting the local cluster (kube-apiserver, etcd, controller-manager, scheduler, kwok node)")
-	c, err := cluster.Start(cluster.Options{Mode: cluster.Full})
-	if err != nil {
-		return err
-	}
+	env, err := devenv.Start(ctx, os.Stdout)
 	defer func() {
-		step("stopping the local cluster")
-		_ = c.Stop()
+		fmt.Println("==> stopping and cleaning up")
+		env.Stop()
 	}()
-
-	work, err := os.MkdirTemp("", "ferry-dev-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	kubeconfig := filepath.Join(work, "kubeconfig")
-	data, err := os.ReadFile(c.KubeconfigPath)
+	if err := env.WaitReady(ctx, 5*time.Minute); err != nil {
+		return err
+	}
+	status, err := env.Status()
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
-		return err
-	}
-
-	step("building the controllers")
-	if err := harness.Build(work, harness.Controllers...); err != nil {
-		return err
-	}
-	step("installing RBAC into " + harness.Namespace)
-	if err := harness.InstallRBAC(c, harness.Controllers...); err != nil {
-		return err
-	}
-	extra := map[string][]string{
-		"source-controller": {
-			"--storage-path=" + filepath.Join(work, "storage"),
-			"--storage-addr=" + harness.FreeAddr(),
-		},
-	}
-	var procs []*harness.Process
-	defer func() {
-		for _, p := range procs {
-			p.Stop()
-		}
-	}()
-	for _, name := range harness.Controllers {
-		step("starting " + name)
-		p, err := harness.Start(ctx, c, work, work, name, extra[name]...)
-		if err != nil {
-			return err
-		}
-		procs = append(procs, p)
-		if err := p.WaitReady(time.Minute); err != nil {
-			return err
-		}
-	}
-
+	kubectl := env.Cluster.BinDir + "/kubectl"
 	fmt.Printf(`
-Ferry is running on a local cluster.
+%s
+Ferry is running on a local cluster, reconciling the sample repository.
 
   export KUBECONFIG=%s
-  %s/kubectl get crds | grep fluxcd
-  %s/kubectl apply -f config/samples/
-  %s/kubectl get fluxcd -A
+  %s get fluxcd -A
+  %s get deploy,svc,cm -n apps
+
+Push a change and watch it apply (the GitRepository polls every minute;
+the reconcile annotation makes it fetch at once):
+
+  git clone %s fleet && cd fleet
+  sed -i 's/hello from Ferry/hello again/' apps/base/config.yaml
+  git commit -am "change greeting" && git push
+  %s annotate gitrepository fleet -n ferry-system --overwrite reconcile.fluxcd.io/requestedAt="$(date +%%s)"
+  %s get cm web -n apps -o jsonpath='{.data.greeting}'
 
 Controller logs: %s/*.log
 Press Ctrl-C to stop; everything started here is cleaned up.
-`, kubeconfig, c.BinDir, c.BinDir, c.BinDir, work)
-
+`, status, env.Kubeconfig, kubectl, kubectl, env.Git.URL(devenv.SampleRepo), kubectl, kubectl, env.Work)
 	<-ctx.Done()
 	fmt.Println()
 	return nil
-}
-
-func step(msg string) {
-	fmt.Printf("==> %s\n", msg)
 }
