@@ -2,6 +2,8 @@
 package main
 
 import (
+	"context"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -14,12 +16,23 @@ import (
 )
 
 func main() {
-	var opts options.Options
-	manager.ParseFlags(&opts, nil)
+	var (
+		opts options.Options
+		nc   controller.Options
+	)
+	manager.ParseFlags(&opts, nc.BindFlags)
+
+	// Here --events-addr is where the event endpoint listens, as in Flux,
+	// not the URL the other controllers post to; this controller records
+	// its own events in Kubernetes only.
+	eventsAddr := opts.EventsAddr
+	opts.EventsAddr = ""
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(notificationv1.AddToScheme(scheme))
 	utilruntime.Must(notificationv1beta3.AddToScheme(scheme))
-	manager.Run("notification-controller", opts, scheme, controller.Setup)
+	manager.Run("notification-controller", opts, scheme, func(s *manager.Setup) error {
+		return controller.Setup(context.Background(), s, eventsAddr, nc, opts.Concurrent)
+	})
 }

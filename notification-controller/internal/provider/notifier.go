@@ -1,0 +1,111 @@
+// Package provider turns a Flux event into the request each notification
+// service expects: a chat message (Slack, Teams, Discord, Google Chat,
+// Rocket.Chat, Telegram), an alert (Alertmanager), an annotation (Grafana), a
+// signed or plain JSON webhook, or a commit status on a Git host (GitHub,
+// GitLab, Gitea, Bitbucket).
+//
+// The payloads are small structs written here rather than pulled from each
+// vendor's SDK: every service needs one POST, the SDKs would add megabytes
+// and their own retry loops, and the dispatcher already owns retries, timeouts
+// and backoff. Errors never carry the address, token or password, because
+// they end up in logs.
+package provider
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/url"
+	"time"
+
+	eventv1 "github.com/fluxcd/pkg/apis/event/v1"
+
+	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+)
+
+// Notifier delivers one event to one service.
+type Notifier interface {
+	// Post sends the event; it returns a *StatusError for an HTTP answer
+	// outside 2xx, so the caller can tell what is worth retrying.
+	Post(ctx context.Context, event eventv1.Event) error
+}
+
+// Config is everything a notifier needs, resolved from a Provider and the
+// Secrets it names.
+type Config struct {
+	// Type is the Provider's spec.type.
+	Type string
+	// Address is the service endpoint; its meaning depends on the type.
+	Address string
+	// Channel is the chat, room or channel to post to, where the type has one.
+	Channel string
+	// Username is the name to post as, or the basic-auth user.
+	Username string
+	// Token authenticates to the service, or keys the HMAC of generic-hmac.
+	Token string
+	// Password is the basic-auth password.
+	Password string
+	// Headers are added to generic and generic-hmac requests.
+	Headers map[string]string
+	// Proxy, when set, is used for every request instead of the environment.
+	Proxy *url.URL
+	// TLS, when set, holds a private CA and/or client certificate.
+	TLS *tls.Config
+	// Timeout bounds one request.
+	Timeout time.Duration
+	// ProviderUID makes commit status contexts unique per Provider, as Flux
+	// does, so statuses written under Flux keep being updated.
+	ProviderUID string
+}
+
+// New builds the notifier for cfg.Type. It fails on an unknown type or a
+// configuration the type cannot work with (no address, no token where one is
+// needed), so those problems surface before any event is sent.
+func New(cfg Config) (Notifier, error) {
+	client := newHTTPClient(cfg)
+	switch cfg.Type {
+	case notificationv1beta3.GenericProvider:
+		return newGeneric(cfg, client, false)
+	case notificationv1beta3.GenericHMACProvider:
+		return newGeneric(cfg, client, true)
+	case notificationv1beta3.SlackProvider:
+		return newSlack(cfg, client)
+	case notificationv1beta3.DiscordProvider:
+		return newDiscord(cfg, client)
+	case notificationv1beta3.RocketProvider:
+		return newRocket(cfg, client)
+	case notificationv1beta3.MSTeamsProvider:
+		return newMSTeams(cfg, client)
+	case notificationv1beta3.GoogleChatProvider:
+		return newGoogleChat(cfg, client)
+	case notificationv1beta3.TelegramProvider:
+		return newTelegram(cfg, client)
+	case notificationv1beta3.AlertManagerProvider:
+		return newAlertmanager(cfg, client)
+	case notificationv1beta3.GrafanaProvider:
+		return newGrafana(cfg, client)
+	case notificationv1beta3.GitHubProvider:
+		return newGitHub(cfg, client)
+	case notificationv1beta3.GitLabProvider:
+		return newGitLab(cfg, client)
+	case notificationv1beta3.GiteaProvider:
+		return newGitea(cfg, client)
+	case notificationv1beta3.BitbucketProvider:
+		return newBitbucket(cfg, client)
+	default:
+		return nil, fmt.Errorf("unsupported provider type %q", cfg.Type)
+	}
+}
+
+// requireAddress parses the address every HTTP notifier needs. The error
+// names the field, never the value, which may embed a credential.
+func requireAddress(cfg Config) (*url.URL, error) {
+	if cfg.Address == "" {
+		return nil, fmt.Errorf("%s provider needs an address: set spec.address or the 'address' key of spec.secretRef", cfg.Type)
+	}
+	u, err := url.Parse(cfg.Address)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s provider address is not an http(s) URL", cfg.Type)
+	}
+	return u, nil
+}
