@@ -19,6 +19,7 @@ require (
 	github.com/emicklei/go-restful/v3 v3.13.0 // indirect
 	github.com/evanphx/json-patch/v5 v5.9.11 // indirect
 	github.com/exponent-io/jsonpath v0.0.0-20210407135951-1de76d718b3f // indirect
+	github.com/ferrycd/ferry/test v0.0.0
 	github.com/fluxcd/cli-utils v1.3.0 // indirect
 	github.com/fluxcd/pkg/apis/event v0.30.0 // indirect
 	github.com/fluxcd/pkg/apis/meta v1.33.0 // indirect
@@ -104,3 +105,5 @@ require (
 )
 
 replace github.com/ferrycd/ferry/pkg => ../pkg
+
+replace github.com/ferrycd/ferry/test => ../test

@@ -68,6 +68,23 @@ func Snapshot(rel *helmrelease.Release) *helmv2.Snapshot {
 	return s
 }
 
+// Sync records the latest release and refreshes every history entry whose
+// version storage still holds, so superseded versions do not stay
+// "deployed" in status.
+func Sync(history *helmv2.Snapshots, latest *helmrelease.Release, stored []*helmrelease.Release) {
+	for _, rel := range stored {
+		if rel == nil || rel == latest {
+			continue
+		}
+		for i, old := range *history {
+			if old.Targets(rel.Name, rel.Namespace, rel.Version) {
+				(*history)[i] = Snapshot(rel)
+			}
+		}
+	}
+	Record(history, latest)
+}
+
 // Record puts a snapshot of rel into history, replacing the entry of the
 // same release version, and keeps history newest first.
 func Record(history *helmv2.Snapshots, rel *helmrelease.Release) {

@@ -73,7 +73,7 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 			return outcome.RetryErr(helmv2.GetLastReleaseFailedReason,
 				fmt.Errorf("failed to get the last release '%s' from storage: %w", name, err))
 		}
-		release.Record(&obj.Status.History, rel)
+		release.Sync(&obj.Status.History, rel, history)
 		d := release.Decide(obj, want, release.Observe(rel, history))
 		ctrl.LoggerFrom(ctx).V(1).Info("release decision", "action", d.Action, "reason", d.Message)
 		if done[d.Action] {
@@ -127,8 +127,8 @@ func (r *Reconciler) retryAfter(obj *helmv2.HelmRelease, lastErr, err error) err
 
 // recordLatest puts the newest release version from storage into history.
 func (r *Reconciler) recordLatest(s *scope) {
-	if rel, _, err := action.Last(s.cfg, s.obj.GetReleaseName()); err == nil {
-		release.Record(&s.obj.Status.History, rel)
+	if rel, history, err := action.Last(s.cfg, s.obj.GetReleaseName()); err == nil {
+		release.Sync(&s.obj.Status.History, rel, history)
 	}
 }
 

@@ -1,0 +1,174 @@
+package helmrelease
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/events"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/artifact/fetch"
+	"github.com/ferrycd/ferry/pkg/kubeclient"
+	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/test/cluster"
+
+	"github.com/ferrycd/ferry/helm-controller/internal/action"
+)
+
+var (
+	env    *cluster.Cluster
+	charts *chartServer
+	// reconciler is the running reconciler, for tests that build Helm
+	// configurations the way it does.
+	reconciler *Reconciler
+)
+
+func TestMain(m *testing.M) {
+	code, err := runSuite(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+// runSuite starts one fast-mode cluster (Helm releases here hold only
+// ConfigMaps, and the tests play kubelet for test hook Pods), a chart
+// server standing in for the source-controller, and the reconciler.
+func runSuite(m *testing.M) (int, error) {
+	if os.Getenv("TEST_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
+	}
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(sourcev1.AddToScheme(scheme))
+	utilruntime.Must(helmv2.AddToScheme(scheme))
+
+	var err error
+	env, err = cluster.Start(cluster.Options{Scheme: scheme})
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = env.Stop() }()
+	charts = newChartServer()
+	defer charts.Close()
+
+	cache, err := os.MkdirTemp("", "helmrelease-cache-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(cache)
+	fetcher, err := fetch.New(cache)
+	if err != nil {
+		return 0, err
+	}
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		return 0, err
+	}
+	recorder, err := events.NewRecorder(ctrl.Log, "", "helm-controller", events.WithManager(mgr))
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reconciler = &Reconciler{
+		Client: mgr.GetClient(),
+		Finisher: outcome.Finisher{Scheme: scheme, Recorder: recorder, OwnedConditions: OwnedConditions,
+			FieldOwner: "helm-controller"},
+		Fetcher:           fetcher,
+		Clients:           kubeclient.NewFactory(mgr.GetConfig(), scheme, mgr.GetRESTMapper()),
+		Configs:           action.NewConfigs(),
+		Concurrent:        4,
+		DependencyRequeue: time.Second,
+	}
+	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
+		return 0, err
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return 0, fmt.Errorf("cache did not sync")
+	}
+	return m.Run(), nil
+}
+
+// chartServer serves packaged charts, the way the source-controller
+// serves HelmChart artifacts.
+type chartServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+func newChartServer() *chartServer {
+	c := &chartServer{files: map[string][]byte{}}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		data, ok := c.files[r.URL.Path]
+		c.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(data)
+	}))
+	return c
+}
+
+// Publish packages a chart named name at version with the given templates
+// (file name -> content) and returns the artifact serving it.
+func (c *chartServer) Publish(name, version string, templates map[string]string) (*fluxmeta.Artifact, error) {
+	chrt := &chart.Chart{
+		Metadata: &chart.Metadata{APIVersion: chart.APIVersionV2, Name: name, Version: version, AppVersion: "v" + version},
+		Values:   map[string]any{"greeting": "hello"},
+	}
+	for f, content := range templates {
+		chrt.Templates = append(chrt.Templates, &chart.File{Name: "templates/" + f, Data: []byte(content)})
+	}
+	dir, err := os.MkdirTemp("", "chart-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path, err := chartutil.Save(chrt, dir)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256(data))
+	urlPath := "/" + sum + "/" + filepath.Base(path)
+	c.mu.Lock()
+	c.files[urlPath] = data
+	c.mu.Unlock()
+	size := int64(len(data))
+	return &fluxmeta.Artifact{
+		Path: urlPath, URL: c.URL + urlPath, Revision: version, Digest: "sha256:" + sum,
+		LastUpdateTime: metav1.Now(), Size: &size,
+	}, nil
+}
