@@ -8,7 +8,10 @@ require (
 	k8s.io/client-go v0.37.2
 )
 
-require github.com/cyphar/filepath-securejoin v0.7.0 // indirect
+require (
+	github.com/cyphar/filepath-securejoin v0.7.0 // indirect
+	github.com/fluxcd/pkg/apis/kustomize v1.21.0 // indirect
+)
 
 require (
 	cloud.google.com/go v0.123.0 // indirect

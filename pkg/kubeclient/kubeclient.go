@@ -190,6 +190,17 @@ func (f *Factory) restConfigFrom(data []byte) (*rest.Config, error) {
 	return cfg, nil
 }
 
+// PollerWith returns a status poller for the Target that also evaluates
+// the given readers (e.g. CEL health expressions of one object). Building
+// it is cheap: it reuses the Target's client and mapper.
+func (t *Target) PollerWith(readers ...func(apimeta.RESTMapper) engine.StatusReader) *polling.StatusPoller {
+	all := customStatusReaders(t.Mapper)
+	for _, r := range readers {
+		all = append(all, r(t.Mapper))
+	}
+	return polling.NewStatusPoller(t.Client, t.Mapper, polling.Options{CustomStatusReaders: all})
+}
+
 // customStatusReaders adds Flux's Job reader, so a Job counts as healthy
 // when it completes rather than when it exists.
 func customStatusReaders(mapper apimeta.RESTMapper) []engine.StatusReader {

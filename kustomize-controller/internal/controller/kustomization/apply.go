@@ -37,7 +37,11 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	}
 	s.target = target
 	s.previous = obj.Status.Inventory.DeepCopy()
-	s.manager = ssa.NewResourceManager(target.Client, target.Poller, ssa.Owner{
+	poller, err := healthPoller(obj, target)
+	if err != nil {
+		return outcome.StallErr(kustomizev1.ReconciliationFailedReason, err)
+	}
+	s.manager = ssa.NewResourceManager(target.Client, poller, ssa.Owner{
 		Field: fieldManager, Group: kustomizev1.GroupVersion.Group,
 	})
 	s.manager.SetOwnerLabels(s.objects, obj.Name, obj.Namespace)

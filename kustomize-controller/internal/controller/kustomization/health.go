@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/cli-utils/pkg/object"
+	fluxkustomize "github.com/fluxcd/pkg/apis/kustomize"
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	fluxcel "github.com/fluxcd/pkg/runtime/cel"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
 )
 
@@ -102,4 +106,24 @@ func (r *Reconciler) cancelOnNewRevision(ctx context.Context, cancel context.Can
 			}
 		}
 	}
+}
+
+// healthPoller returns the Target's status poller, extended with the
+// Kustomization's spec.healthCheckExprs (CEL) for the kinds they name.
+func healthPoller(obj *kustomizev1.Kustomization, target *kubeclient.Target) (*polling.StatusPoller, error) {
+	if len(obj.Spec.HealthCheckExprs) == 0 {
+		return target.Poller, nil
+	}
+	checks := make([]fluxkustomize.CustomHealthCheck, 0, len(obj.Spec.HealthCheckExprs))
+	for _, e := range obj.Spec.HealthCheckExprs {
+		checks = append(checks, fluxkustomize.CustomHealthCheck{
+			APIVersion: e.APIVersion, Kind: e.Kind,
+			HealthCheckExpressions: fluxkustomize.HealthCheckExpressions{Current: e.Current, InProgress: e.InProgress, Failed: e.Failed},
+		})
+	}
+	reader, err := fluxcel.NewStatusReader(checks)
+	if err != nil {
+		return nil, fmt.Errorf("invalid spec.healthCheckExprs: %w", err)
+	}
+	return target.PollerWith(reader), nil
 }
