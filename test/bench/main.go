@@ -91,8 +91,9 @@ func run(name string, n int, out string) error {
 		return err
 	}
 	env := &Env{Cluster: c, Controllers: map[string]*harness.Process{}, N: n}
+	_, args := harness.Args(work)
 	for _, ctl := range ctls {
-		p, err := harness.Start(ctx, c, work, work, ctl, controllerArgs(ctl, work)...)
+		p, err := harness.Start(ctx, c, work, work, ctl, append(args[ctl], concurrency[ctl]...)...)
 		if err != nil {
 			return err
 		}
@@ -110,16 +111,11 @@ func run(name string, n int, out string) error {
 	return writeReport(out, name, sc, n, res)
 }
 
-func controllerArgs(name, work string) []string {
-	if name == "kustomize-controller" {
-		return []string{"--concurrent=10"}
-	}
-	if name == "source-controller" {
-		addr := harness.FreeAddr()
-		return []string{"--storage-path=" + filepath.Join(work, "storage"), "--storage-addr=" + addr,
-			"--storage-adv-addr=" + addr, "--concurrent=8"}
-	}
-	return nil
+// concurrency gives the controllers under load more workers than the
+// default.
+var concurrency = map[string][]string{
+	"source-controller":    {"--concurrent=8"},
+	"kustomize-controller": {"--concurrent=10"},
 }
 
 // runStartup measures how long the controllers take to report ready.

@@ -44,6 +44,8 @@ type Env struct {
 	Cluster     *cluster.Cluster
 	Git         *gitserver.Server
 	Controllers []*harness.Process
+	// Addrs are where the controllers' servers listen.
+	Addrs harness.Addrs
 	// Kubeconfig is an admin kubeconfig for kubectl.
 	Kubeconfig string
 	// Work holds the controller binaries, kubeconfigs, logs and storage.
@@ -93,14 +95,8 @@ func Start(ctx context.Context, out io.Writer) (*Env, error) {
 	if err := harness.InstallRBAC(c, harness.Controllers...); err != nil {
 		return e, err
 	}
-	storageAddr := harness.FreeAddr()
-	extra := map[string][]string{
-		"source-controller": {
-			"--storage-path=" + filepath.Join(e.Work, "storage"),
-			"--storage-addr=" + storageAddr,
-			"--storage-adv-addr=" + storageAddr,
-		},
-	}
+	addrs, extra := harness.Args(e.Work)
+	e.Addrs = addrs
 	for _, name := range harness.Controllers {
 		e.step("starting " + name)
 		p, err := harness.Start(ctx, c, e.Work, e.Work, name, extra[name]...)

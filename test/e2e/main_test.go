@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -27,7 +26,9 @@ import (
 var (
 	testCluster *cluster.Cluster
 	gitSrv      *gitserver.Server
-	controllers = map[string]*harness.Process{}
+	// receiverAddr is where the notification-controller takes webhooks.
+	receiverAddr string
+	controllers  = map[string]*harness.Process{}
 )
 
 func TestMain(m *testing.M) {
@@ -71,14 +72,8 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer gitSrv.Close()
-	storageAddr := harness.FreeAddr()
-	extra := map[string][]string{
-		"source-controller": {
-			"--storage-path=" + filepath.Join(work, "storage"),
-			"--storage-addr=" + storageAddr,
-			"--storage-adv-addr=" + storageAddr,
-		},
-	}
+	addrs, extra := harness.Args(work)
+	receiverAddr = addrs.Receiver
 	for _, name := range harness.Controllers {
 		p, err := harness.Start(ctx, c, work, work, name, extra[name]...)
 		if err != nil {
