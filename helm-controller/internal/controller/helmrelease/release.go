@@ -98,7 +98,8 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 				fmt.Sprintf("unlocked release '%s/%s.v%d' left pending by an interrupted action", rel.Namespace, name, rel.Version))
 		case release.Install, release.Upgrade:
 			lastErr = r.runRelease(ctx, s, d.Action, want)
-			if lastErr == nil {
+			if lastErr == nil && s.force {
+				obj.Status.LastHandledForceAt = obj.GetAnnotations()[helmv2.ForceRequestAnnotation]
 				want.Force, s.force = false, false
 			}
 		case release.Test:
