@@ -48,7 +48,7 @@ func (r *Reconciler) uninstall(ctx context.Context, obj *helmv2.HelmRelease) err
 	if storageNs == "" {
 		storageNs = obj.GetStorageNamespace()
 	}
-	cfg, err := r.helmConfig(ctx, obj, last.Namespace, storageNs)
+	_, cfg, err := r.helmConfig(ctx, obj, last.Namespace, storageNs)
 	if err != nil {
 		return err
 	}

@@ -33,8 +33,10 @@ type scope struct {
 	digest string
 	// force is set while a reconcile.fluxcd.io/forceAt request is pending.
 	force bool
-	// cfg is the Helm configuration of the release's target.
-	cfg *helmaction.Configuration
+	// target is the client of the release's identity and cluster, and cfg
+	// the Helm configuration on it.
+	target *kubeclient.Target
+	cfg    *helmaction.Configuration
 }
 
 // reconcile runs the steps in order and stops at the first error.
@@ -120,26 +122,26 @@ func (r *Reconciler) observeRequests(_ context.Context, s *scope) error {
 // buildConfig gets the client of the release's identity and cluster and
 // builds the Helm configuration on it.
 func (r *Reconciler) buildConfig(ctx context.Context, s *scope) error {
-	cfg, err := r.helmConfig(ctx, s.obj, s.obj.GetReleaseNamespace(), s.obj.GetStorageNamespace())
+	target, cfg, err := r.helmConfig(ctx, s.obj, s.obj.GetReleaseNamespace(), s.obj.GetStorageNamespace())
 	if err != nil {
 		return outcome.RetryErr(helmv2.InitFailedReason, err)
 	}
-	s.cfg = cfg
+	s.target, s.cfg = target, cfg
 	return nil
 }
 
-func (r *Reconciler) helmConfig(ctx context.Context, obj *helmv2.HelmRelease, releaseNs, storageNs string) (*helmaction.Configuration, error) {
+func (r *Reconciler) helmConfig(ctx context.Context, obj *helmv2.HelmRelease, releaseNs, storageNs string) (*kubeclient.Target, *helmaction.Configuration, error) {
 	target, err := r.Clients.Get(ctx, r.Client, kubeclient.Options{
 		Namespace:          obj.Namespace,
 		ServiceAccountName: obj.Spec.ServiceAccountName,
 		KubeConfig:         obj.Spec.KubeConfig,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("failed to build the client for the release: %w", err)
+		return nil, nil, fmt.Errorf("failed to build the client for the release: %w", err)
 	}
 	cfg, err := r.Configs.For(target, releaseNs, storageNs, ctrl.LoggerFrom(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("failed to build the Helm configuration: %w", err)
+		return nil, nil, fmt.Errorf("failed to build the Helm configuration: %w", err)
 	}
-	return cfg, nil
+	return target, cfg, nil
 }

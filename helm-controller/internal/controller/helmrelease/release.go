@@ -39,7 +39,7 @@ func (r *Reconciler) reconcileTarget(ctx context.Context, s *scope) error {
 		obj.Status.StorageNamespace = obj.GetStorageNamespace()
 		return nil
 	}
-	cfg, err := r.helmConfig(ctx, obj, last.Namespace, storageNs)
+	_, cfg, err := r.helmConfig(ctx, obj, last.Namespace, storageNs)
 	if err != nil {
 		return outcome.RetryErr(helmv2.InitFailedReason, err)
 	}
@@ -82,6 +82,9 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 		done[d.Action] = true
 		switch d.Action {
 		case release.None:
+			if err := r.detectDrift(ctx, s, rel); err != nil {
+				return err
+			}
 			return r.inSync(obj, s)
 		case release.Stall:
 			msg := d.Message

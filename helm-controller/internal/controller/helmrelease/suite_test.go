@@ -147,6 +147,7 @@ func (c *chartServer) Publish(name, version string, templates map[string]string)
 	chrt := &chart.Chart{
 		Metadata: &chart.Metadata{APIVersion: chart.APIVersionV2, Name: name, Version: version, AppVersion: "v" + version},
 		Values:   map[string]any{"greeting": "hello"},
+		Raw:      []*chart.File{{Name: chartutil.ValuesfileName, Data: []byte("greeting: hello\n")}},
 	}
 	for f, content := range templates {
 		chrt.Templates = append(chrt.Templates, &chart.File{Name: "templates/" + f, Data: []byte(content)})
