@@ -71,8 +71,9 @@ cluster-bins: ## Build kube-apiserver, etcd, controller-manager, scheduler, kube
 
 .PHONY: test
 test: vet ## Run every test, including the end-to-end suite, against a real local cluster.
-	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
-	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...); done
+	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; failed=""; \
+	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...) || failed="$$failed $$m"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi
 
 .PHONY: e2e
 e2e: ## Run only the end-to-end suite.

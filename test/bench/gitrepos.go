@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/test/gitserver"
 )
@@ -134,6 +135,7 @@ func benchClient(env *Env) (client.Client, error) {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	utilruntime.Must(kustomizev1.AddToScheme(scheme))
+	utilruntime.Must(notificationv1.AddToScheme(scheme))
 	cfg := *env.Cluster.Config
 	cfg.QPS, cfg.Burst = 500, 1000
 	return client.New(&cfg, client.Options{Scheme: scheme})

@@ -23,6 +23,7 @@ import (
 type Env struct {
 	Cluster     *cluster.Cluster
 	Controllers map[string]*harness.Process
+	Addrs       harness.Addrs
 	N           int
 }
 
@@ -48,6 +49,8 @@ var scenarios = map[string]Scenario{
 		Controllers: []string{"source-controller"}, Run: runGitRepos},
 	"ks": {Doc: "Kustomizations from one GitRepository, each applying 3 ConfigMaps, to Ready; then a pass with nothing changed",
 		Controllers: []string{"source-controller", "kustomize-controller"}, Run: runKustomizations},
+	"webhook": {Doc: "a push announced through a Receiver webhook until the new revision is applied and Ready",
+		Controllers: []string{"source-controller", "kustomize-controller", "notification-controller"}, Run: runWebhook},
 }
 
 func main() {
@@ -91,7 +94,8 @@ func run(name string, n int, out string) error {
 		return err
 	}
 	env := &Env{Cluster: c, Controllers: map[string]*harness.Process{}, N: n}
-	_, args := harness.Args(work)
+	addrs, args := harness.Args(work)
+	env.Addrs = addrs
 	for _, ctl := range ctls {
 		p, err := harness.Start(ctx, c, work, work, ctl, append(args[ctl], concurrency[ctl]...)...)
 		if err != nil {
