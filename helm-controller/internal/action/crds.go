@@ -28,6 +28,14 @@ func applyCRDs(cfg *helmaction.Configuration, chrt *chart.Chart, policy helmv2.C
 	if err != nil {
 		return fmt.Errorf("failed to parse the chart's CRDs: %w", err)
 	}
+	// Helm's install does the same after creating CRDs: the cached
+	// discovery must learn the new kinds before the chart's objects are
+	// built.
+	defer func() {
+		if dc, err := cfg.RESTClientGetter.ToDiscoveryClient(); err == nil {
+			dc.Invalidate()
+		}
+	}()
 	for _, info := range resources {
 		helper := resource.NewHelper(info.Client, info.Mapping)
 		obj, err := helper.Create(info.Namespace, true, info.Object)

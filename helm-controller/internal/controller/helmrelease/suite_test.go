@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,7 +143,7 @@ func newChartServer() *chartServer {
 }
 
 // Publish packages a chart named name at version with the given templates
-// (file name -> content) and returns the artifact serving it.
+// (file name -> content; names under crds/ are the chart's CRDs) and returns the artifact serving it.
 func (c *chartServer) Publish(name, version string, templates map[string]string) (*fluxmeta.Artifact, error) {
 	chrt := &chart.Chart{
 		Metadata: &chart.Metadata{APIVersion: chart.APIVersionV2, Name: name, Version: version, AppVersion: "v" + version},
@@ -150,6 +151,10 @@ func (c *chartServer) Publish(name, version string, templates map[string]string)
 		Raw:      []*chart.File{{Name: chartutil.ValuesfileName, Data: []byte("greeting: hello\n")}},
 	}
 	for f, content := range templates {
+		if strings.HasPrefix(f, "crds/") {
+			chrt.Files = append(chrt.Files, &chart.File{Name: f, Data: []byte(content)})
+			continue
+		}
 		chrt.Templates = append(chrt.Templates, &chart.File{Name: "templates/" + f, Data: []byte(content)})
 	}
 	dir, err := os.MkdirTemp("", "chart-")
