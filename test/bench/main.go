@@ -110,7 +110,9 @@ func run(name string, n int, out string) error {
 	}
 	res.Rows = append([][2]string{{"local cluster start (full mode)", clusterStart.Round(time.Millisecond).String()}}, res.Rows...)
 	for _, ctl := range ctls {
-		res.Add(ctl+" peak RSS", fmt.Sprintf("%.1f MiB", float64(env.Controllers[ctl].PeakRSS())/(1<<20)))
+		p := env.Controllers[ctl]
+		res.Add(ctl+" peak RSS", fmt.Sprintf("%.1f MiB", float64(p.PeakRSS())/(1<<20)))
+		res.Add(ctl+" CPU time", p.CPUTime().Round(time.Millisecond).String())
 	}
 	return writeReport(out, name, sc, n, res)
 }

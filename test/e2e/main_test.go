@@ -28,6 +28,8 @@ var (
 	gitSrv      *gitserver.Server
 	// receiverAddr is where the notification-controller takes webhooks.
 	receiverAddr string
+	// restart starts a controller again after a test killed it.
+	restart func(name string) (*harness.Process, error)
 	controllers  = map[string]*harness.Process{}
 )
 
@@ -74,14 +76,25 @@ func run(m *testing.M) (int, error) {
 	defer gitSrv.Close()
 	addrs, extra := harness.Args(work)
 	receiverAddr = addrs.Receiver
+	restart = func(name string) (*harness.Process, error) {
+		p, err := harness.Start(ctx, c, work, work, name, extra[name]...)
+		if err == nil {
+			controllers[name] = p
+		}
+		return p, err
+	}
 	for _, name := range harness.Controllers {
 		p, err := harness.Start(ctx, c, work, work, name, extra[name]...)
 		if err != nil {
 			return 0, err
 		}
-		defer p.Stop()
 		controllers[name] = p
 	}
+	defer func() {
+		for _, p := range controllers {
+			p.Stop()
+		}
+	}()
 	for _, p := range controllers {
 		if err := p.WaitReady(60e9); err != nil {
 			return 0, err
