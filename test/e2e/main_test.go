@@ -29,8 +29,8 @@ var (
 	// receiverAddr is where the notification-controller takes webhooks.
 	receiverAddr string
 	// restart starts a controller again after a test killed it.
-	restart func(name string) (*harness.Process, error)
-	controllers  = map[string]*harness.Process{}
+	restart     func(name string) (*harness.Process, error)
+	controllers = map[string]*harness.Process{}
 )
 
 func TestMain(m *testing.M) {
