@@ -47,7 +47,8 @@ Ferry is running on a local cluster, reconciling the sample repository.
 
   export KUBECONFIG=%s
   %s get fluxcd -A
-  %s get deploy,svc,cm -n apps
+  %s get deploy,svc,cm,secret -n apps
+  %s get helmreleases -A
 
 Push a change and watch it apply (the GitRepository polls every minute;
 the reconcile annotation makes it fetch at once):
@@ -60,7 +61,7 @@ the reconcile annotation makes it fetch at once):
 
 Controller logs: %s/*.log
 Press Ctrl-C to stop; everything started here is cleaned up.
-`, status, env.Kubeconfig, kubectl, kubectl, env.Git.URL(devenv.SampleRepo), kubectl, kubectl, env.Work)
+`, status, env.Kubeconfig, kubectl, kubectl, kubectl, env.Git.URL(devenv.SampleRepo), kubectl, kubectl, env.Work)
 	<-ctx.Done()
 	fmt.Println()
 	return nil

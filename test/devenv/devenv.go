@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -35,6 +36,12 @@ import (
 
 //go:embed sample
 var sample embed.FS
+
+// ageKey decrypts the sample's SOPS-encrypted Secret; devenv puts it in the
+// Secret sops-age that clusters/dev/apps.yaml names.
+//
+//go:embed keys/age.agekey
+var ageKey []byte
 
 // SampleRepo is the sample repository's path on the git server.
 const SampleRepo = "ferry/fleet.git"
@@ -150,6 +157,13 @@ func (e *Env) bootstrap(ctx context.Context) error {
 			Interval: metav1.Duration{Duration: 10 * time.Minute}, Path: "./clusters/dev", Prune: true,
 			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "fleet"},
 		},
+	}
+	keys := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: ns},
+		Data:       map[string][]byte{"age.agekey": ageKey},
+	}
+	if err := e.Cluster.Client.Create(ctx, keys); err != nil {
+		return err
 	}
 	if err := e.Cluster.Client.Create(ctx, src); err != nil {
 		return err

@@ -31,6 +31,14 @@ func TestSampleReconcilesToReady(t *testing.T) {
 	g.Expect(env.Cluster.Client.Get(ctx, client.ObjectKey{Namespace: "apps", Name: "web"}, &cm)).To(Succeed())
 	g.Expect(cm.Data["environment"]).To(Equal("staging"), "postBuild substitution")
 
+	var secret corev1.Secret
+	g.Expect(env.Cluster.Client.Get(ctx, client.ObjectKey{Namespace: "apps", Name: "web-credentials"}, &secret)).To(Succeed())
+	g.Expect(string(secret.Data["password"])).To(Equal("sample-password-decrypted-by-ferry"), "SOPS decryption with the age key")
+	var hello corev1.ConfigMap
+	// Flux's default release name: <targetNamespace>-<name>.
+	g.Expect(env.Cluster.Client.Get(ctx, client.ObjectKey{Namespace: "infra", Name: "infra-hello"}, &hello)).To(Succeed())
+	g.Expect(hello.Data["greeting"]).To(Equal("hello from a HelmRelease"), "the HelmRelease installed the chart with its values")
+
 	status, err := env.Status()
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, want := range []string{
@@ -38,6 +46,8 @@ func TestSampleReconcilesToReady(t *testing.T) {
 		"kustomization.kustomize.toolkit.fluxcd.io/cluster",
 		"kustomization.kustomize.toolkit.fluxcd.io/infrastructure",
 		"kustomization.kustomize.toolkit.fluxcd.io/apps",
+		"helmrelease.helm.toolkit.fluxcd.io/hello",
+		"helmchart.source.toolkit.fluxcd.io/ferry-system-hello",
 	} {
 		g.Expect(status).To(ContainSubstring(want))
 	}
