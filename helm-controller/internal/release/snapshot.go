@@ -13,12 +13,20 @@ import (
 )
 
 // Observe turns the latest release in storage, and the history before it,
-// into the Current the decision needs. rel may be nil.
-func Observe(rel *helmrelease.Release, history []*helmrelease.Release) *Current {
+// into the Current the decision needs. rel may be nil. The values digest
+// is the one recorded in snapshots when this controller made the version
+// (with upgrade.preserveValues Helm stores merged values, which would
+// never match), else the digest of the values Helm stored.
+func Observe(rel *helmrelease.Release, history []*helmrelease.Release, recorded helmv2.Snapshots) *Current {
 	if rel == nil {
 		return nil
 	}
 	c := &Current{Version: rel.Version, ConfigDigest: values.Digest(rel.Config)}
+	for _, snap := range recorded {
+		if snap.Targets(rel.Name, rel.Namespace, rel.Version) && snap.ConfigDigest != "" {
+			c.ConfigDigest = snap.ConfigDigest
+		}
+	}
 	if rel.Info != nil {
 		c.Status = rel.Info.Status.String()
 	}
@@ -39,6 +47,16 @@ func Observe(rel *helmrelease.Release, history []*helmrelease.Release) *Current 
 		}
 	}
 	return c
+}
+
+// SetConfigDigest records digest as the values digest of the snapshot of
+// rel: the digest of the values this controller asked for.
+func SetConfigDigest(history helmv2.Snapshots, rel *helmrelease.Release, digest string) {
+	for _, snap := range history {
+		if rel != nil && snap.Targets(rel.Name, rel.Namespace, rel.Version) {
+			snap.ConfigDigest = digest
+		}
+	}
 }
 
 // Snapshot records rel as a status.history entry.
@@ -78,7 +96,9 @@ func Sync(history *helmv2.Snapshots, latest *helmrelease.Release, stored []*helm
 		}
 		for i, old := range *history {
 			if old.Targets(rel.Name, rel.Namespace, rel.Version) {
-				(*history)[i] = Snapshot(rel)
+				snap := Snapshot(rel)
+				snap.ConfigDigest = old.ConfigDigest
+				(*history)[i] = snap
 			}
 		}
 	}
@@ -94,6 +114,7 @@ func Record(history *helmv2.Snapshots, rel *helmrelease.Release) {
 	s := Snapshot(rel)
 	for i, old := range *history {
 		if old.Targets(s.Name, s.Namespace, s.Version) {
+			s.ConfigDigest = old.ConfigDigest
 			(*history)[i] = s
 			history.SortByVersion()
 			return

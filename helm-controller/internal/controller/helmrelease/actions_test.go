@@ -125,3 +125,30 @@ func TestUnlockPendingRelease(t *testing.T) {
 		}
 	}
 }
+
+// TestPreserveValues upgrades with upgrade.preserveValues: Helm merges the
+// new values over the stored ones, and the release stays in sync after.
+func TestPreserveValues(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	publishHelmChart(t, ns, "chart", "1.0.0", goodChart)
+	hr := newRelease(t, ns, "app", inlineValues(`{"extra":"kept"}`), func(hr *helmv2.HelmRelease) {
+		hr.Spec.Upgrade = &helmv2.Upgrade{PreserveValues: true}
+	})
+	waitReady(t, hr, "1.0.0", 1)
+	update(t, hr, inlineValues(`{"greeting":"hi"}`))
+	waitReady(t, hr, "1.0.0", 2)
+	cm, _ := configMap(t, ns, "app-b")
+	g.Expect(cm.Data["extra"]).To(Equal("kept"))
+	cm, _ = configMap(t, ns, "app-a")
+	g.Expect(cm.Data["greeting"]).To(Equal("hi"))
+
+	update(t, hr, func(hr *helmv2.HelmRelease) {
+		hr.Annotations = map[string]string{fluxmeta.ReconcileRequestAnnotation: "again"}
+	})
+	waitFor(t, hr, func(g Gomega, hr *helmv2.HelmRelease) {
+		g.Expect(hr.Status.LastHandledReconcileAt).To(Equal("again"))
+	})
+	g.Expect(conditions.IsReady(hr)).To(BeTrue())
+	g.Expect(hr.Status.History.Latest().Version).To(Equal(2), "no upgrade when nothing changed")
+}

@@ -74,7 +74,7 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 				fmt.Errorf("failed to get the last release '%s' from storage: %w", name, err))
 		}
 		release.Sync(&obj.Status.History, rel, history)
-		d := release.Decide(obj, want, release.Observe(rel, history))
+		d := release.Decide(obj, want, release.Observe(rel, history, obj.Status.History))
 		ctrl.LoggerFrom(ctx).V(1).Info("release decision", "action", d.Action, "reason", d.Message)
 		if done[d.Action] {
 			return r.retryAfter(obj, lastErr, fmt.Errorf("%s: the '%s' action already ran in this reconcile", d.Message, d.Action))
@@ -198,6 +198,8 @@ func (r *Reconciler) runRelease(ctx context.Context, s *scope, a release.Action,
 		r.Event(obj, revision, corev1.EventTypeWarning, reasonFail, msg)
 		return outcome.RetryErr(reasonFail, errors.New(msg))
 	}
+	r.recordLatest(s)
+	release.SetConfigDigest(obj.Status.History, rel, s.digest)
 	msg := fmt.Sprintf("Helm %s succeeded for release %s/%s.v%d with chart %s",
 		verb, rel.Namespace, rel.Name, rel.Version, chartName)
 	conditions.MarkTrue(obj, helmv2.ReleasedCondition, reasonOK, "%s", msg)
