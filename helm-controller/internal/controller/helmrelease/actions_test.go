@@ -63,9 +63,10 @@ func TestTestHooks(t *testing.T) {
 		playKubelet(t, ns, corev1.PodFailed)
 		publishHelmChart(t, ns, "chart", "1.0.0", testedChart)
 		hr := newRelease(t, ns, "app", func(hr *helmv2.HelmRelease) { hr.Spec.Test = &helmv2.Test{Enable: true} })
-		waitStalled(t, hr, helmv2.RetriesExceededReason)
+		waitStalled(t, hr, helmv2.RetriesExceededReason, func(g Gomega, hr *helmv2.HelmRelease) {
+			g.Expect(hr.Status.History.Latest().HasTestInPhase("Failed")).To(BeTrue())
+		})
 		g.Expect(conditions.GetReason(hr, helmv2.TestSuccessCondition)).To(Equal(helmv2.TestFailedReason))
-		g.Expect(hr.Status.History.Latest().HasTestInPhase("Failed")).To(BeTrue())
 	})
 	t.Run("ignored failure is ready", func(t *testing.T) {
 		g := NewWithT(t)

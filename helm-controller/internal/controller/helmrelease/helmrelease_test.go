@@ -140,10 +140,12 @@ func TestFailedUpgradeRollsBack(t *testing.T) {
 	waitReady(t, hr, "1.0.0", 1)
 
 	publishHelmChart(t, ns, "chart", "2.0.0", badChart)
-	waitStalled(t, hr, helmv2.RetriesExceededReason)
-	g.Expect(hr.Status.UpgradeFailures).To(BeEquivalentTo(2))
-	g.Expect(hr.Status.Failures).To(BeEquivalentTo(2))
-	g.Expect(hr.Status.LastAttemptedRevision).To(Equal("2.0.0"))
+	waitStalled(t, hr, helmv2.RetriesExceededReason, func(g Gomega, hr *helmv2.HelmRelease) {
+		g.Expect(hr.Status.UpgradeFailures).To(BeEquivalentTo(2))
+		g.Expect(hr.Status.Failures).To(BeEquivalentTo(2))
+		g.Expect(hr.Status.LastAttemptedRevision).To(Equal("2.0.0"))
+		g.Expect(hr.Status.History.Latest().ChartVersion).To(Equal("1.0.0"))
+	})
 	g.Expect(conditions.GetReason(hr, helmv2.RemediatedCondition)).To(Equal(helmv2.RollbackSucceededReason))
 	g.Expect(conditions.GetReason(hr, helmv2.ReleasedCondition)).To(Equal(helmv2.UpgradeFailedReason))
 	g.Expect(conditions.GetMessage(hr, fluxmeta.ReadyCondition)).To(ContainSubstring("app@2.0.0"))
@@ -172,8 +174,9 @@ func TestFailedInstallUninstallsAndRetries(t *testing.T) {
 	hr := newRelease(t, ns, "app", func(hr *helmv2.HelmRelease) {
 		hr.Spec.Install = &helmv2.Install{Remediation: &helmv2.InstallRemediation{Retries: 1}}
 	})
-	waitStalled(t, hr, helmv2.RetriesExceededReason)
-	g.Expect(hr.Status.InstallFailures).To(BeEquivalentTo(2))
+	waitStalled(t, hr, helmv2.RetriesExceededReason, func(g Gomega, hr *helmv2.HelmRelease) {
+		g.Expect(hr.Status.InstallFailures).To(BeEquivalentTo(2))
+	})
 	g.Expect(conditions.GetReason(hr, helmv2.RemediatedCondition)).To(Equal(helmv2.UninstallSucceededReason))
 	g.Expect(conditions.GetMessage(hr, fluxmeta.StalledCondition)).To(ContainSubstring("retries exhausted"))
 	rels := helmList(t, hr)

@@ -165,12 +165,18 @@ func waitReady(t *testing.T, hr *helmv2.HelmRelease, chartVersion string, versio
 	})
 }
 
-func waitStalled(t *testing.T, hr *helmv2.HelmRelease, reason string) {
+// waitStalled waits until hr is Stalled with reason and check passes. The
+// patch helper writes conditions before the rest of status, so checks of
+// other status fields belong in check.
+func waitStalled(t *testing.T, hr *helmv2.HelmRelease, reason string, check func(g Gomega, hr *helmv2.HelmRelease)) {
 	t.Helper()
 	waitFor(t, hr, func(g Gomega, hr *helmv2.HelmRelease) {
 		g.Expect(conditions.IsStalled(hr)).To(BeTrue(), "stalled: %v", hr.Status.Conditions)
 		g.Expect(conditions.GetReason(hr, fluxmeta.StalledCondition)).To(Equal(reason))
 		g.Expect(conditions.IsFalse(hr, fluxmeta.ReadyCondition)).To(BeTrue())
+		if check != nil {
+			check(g, hr)
+		}
 	})
 }
 
