@@ -77,7 +77,7 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 		d := release.Decide(obj, want, release.Observe(rel, history, obj.Status.History))
 		ctrl.LoggerFrom(ctx).V(1).Info("release decision", "action", d.Action, "reason", d.Message)
 		if done[d.Action] {
-			return r.retryAfter(obj, lastErr, fmt.Errorf("%s: the '%s' action already ran in this reconcile", d.Message, d.Action))
+			return r.retryAfter(lastErr, fmt.Errorf("%s: the '%s' action already ran in this reconcile", d.Message, d.Action))
 		}
 		done[d.Action] = true
 		switch d.Action {
@@ -107,19 +107,26 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 			}
 		case release.Test:
 			lastErr = r.runTest(ctx, s)
-		case release.Rollback:
-			return r.retryAfter(obj, lastErr, r.runRollback(ctx, s, rel, history))
-		case release.Uninstall:
-			return r.retryAfter(obj, lastErr, r.runRemediationUninstall(ctx, s))
+		case release.Rollback, release.Uninstall:
+			// A remediation ends the reconcile; the next one decides again
+			// with backoff. A failed remediation is the error users see.
+			remediate := r.runRemediationUninstall
+			if d.Action == release.Rollback {
+				remediate = func(ctx context.Context, s *scope) error { return r.runRollback(ctx, s, rel, history) }
+			}
+			if err := remediate(ctx, s); err != nil {
+				return err
+			}
+			return r.retryAfter(lastErr, nil)
 		}
 		r.recordLatest(s)
 	}
-	return r.retryAfter(obj, lastErr, errors.New("the release did not settle within one reconcile"))
+	return r.retryAfter(lastErr, errors.New("the release did not settle within one reconcile"))
 }
 
 // retryAfter returns a retry error carrying the earlier failure when there
 // was one, so Ready shows why the release is not in sync.
-func (r *Reconciler) retryAfter(obj *helmv2.HelmRelease, lastErr, err error) error {
+func (r *Reconciler) retryAfter(lastErr, err error) error {
 	if lastErr != nil {
 		return lastErr
 	}
