@@ -1,22 +1,18 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
@@ -25,6 +21,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/test/cluster"
 	"github.com/ferrycd/ferry/test/harness"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 var (
@@ -37,19 +34,10 @@ var (
 	cached client.Client
 )
 
-func TestMain(m *testing.M) {
-	code, err := runSuite(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
-
-// runSuite starts one API server and the whole notification-controller, as
+// TestMain starts one API server and the whole notification-controller, as
 // main wires it (Receiver reconciler, event endpoint, webhook receiver, all
 // on the manager's cache), for every test and benchmark in the package.
-func runSuite(m *testing.M) (int, error) {
+func TestMain(m *testing.M) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(notificationv1.AddToScheme(scheme))
@@ -58,48 +46,30 @@ func runSuite(m *testing.M) (int, error) {
 	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 
 	ctrl.SetLogger(logr.Discard())
-	if os.Getenv("TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
+	// The endpoints' addresses are picked once the cluster runs, so that it
+	// cannot take them.
+	var eventsAddr, receiverAddr string
+	opts := suite.Options{
+		Scheme:     scheme,
+		Controller: "notification-controller",
+		Ready: func(e *suite.Env) error {
+			for _, addr := range []string{eventsAddr, receiverAddr} {
+				if err := waitListening(addr, e.Stopped); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 	}
-	var err error
-	env, err = cluster.Start(cluster.Options{Scheme: scheme})
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = env.Stop() }()
-
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:  scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-	})
-	if err != nil {
-		return 0, err
-	}
-	recorder, err := events.NewRecorder(ctrl.Log, "", "notification-controller", events.WithManager(mgr))
-	if err != nil {
-		return 0, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	eventsAddr, receiverAddr := harness.FreeAddr(), harness.FreeAddr()
-	eventsURL, receiverURL = "http://"+eventsAddr, "http://"+receiverAddr
-	cached = mgr.GetClient()
-	setup := &manager.Setup{Manager: mgr, Log: ctrl.Log, Recorder: recorder}
-	opts := Options{ReceiverAddr: receiverAddr, RateLimitInterval: time.Minute}
-	if err := Setup(ctx, setup, eventsAddr, opts, 4); err != nil {
-		return 0, err
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- mgr.Start(ctx) }()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return 0, fmt.Errorf("cache did not sync")
-	}
-	for _, addr := range []string{eventsAddr, receiverAddr} {
-		if err := waitListening(addr, errc); err != nil {
-			return 0, err
-		}
-	}
-	return m.Run(), nil
+	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
+		env = e.Cluster
+		eventsAddr, receiverAddr = harness.FreeAddr(), harness.FreeAddr()
+		eventsURL, receiverURL = "http://"+eventsAddr, "http://"+receiverAddr
+		cached = e.Manager.GetClient()
+		setup := &manager.Setup{Manager: e.Manager, Log: ctrl.Log, Recorder: e.Recorder}
+		opts := Options{ReceiverAddr: receiverAddr, RateLimitInterval: time.Minute}
+		return Setup(e.Ctx, setup, eventsAddr, opts, 4)
+	}))
 }
 
 // waitListening returns once addr accepts connections, or the manager's

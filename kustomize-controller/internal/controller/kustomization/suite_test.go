@@ -2,7 +2,6 @@ package kustomization
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"net/http"
@@ -14,14 +13,9 @@ import (
 	"time"
 
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
-	"github.com/fluxcd/pkg/runtime/events"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
@@ -30,6 +24,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
 	"github.com/ferrycd/ferry/test/cluster"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 var (
@@ -37,77 +32,44 @@ var (
 	artifacts *artifactServer
 )
 
-func TestMain(m *testing.M) {
-	code, err := runSuite(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
-
-// runSuite starts one full-mode cluster (Deployments become Available), an
+// TestMain starts one full-mode cluster (Deployments become Available), an
 // artifact server standing in for the source-controller, and the reconciler.
-func runSuite(m *testing.M) (int, error) {
-	if os.Getenv("TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
-	}
+func TestMain(m *testing.M) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	utilruntime.Must(kustomizev1.AddToScheme(scheme))
-
-	var err error
-	env, err = cluster.Start(cluster.Options{Mode: cluster.Full, Scheme: scheme})
-	if err != nil {
-		return 0, err
+	opts := suite.Options{
+		Mode:       cluster.Full,
+		Scheme:     scheme,
+		Controller: "kustomize-controller",
+		// As in the controller binaries (the API server has priority and
+		// fairness), no client-side rate limit.
+		NoRateLimit: true,
 	}
-	defer func() { _ = env.Stop() }()
-	artifacts = newArtifactServer()
-	defer artifacts.Close()
-
-	cache, err := os.MkdirTemp("", "kustomization-cache-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(cache)
-	fetcher, err := fetch.New(cache)
-	if err != nil {
-		return 0, err
-	}
-	// As in the controller binaries (the API server has priority and
-	// fairness), no client-side rate limit.
-	cfg := rest.CopyConfig(env.Config)
-	cfg.QPS, cfg.Burst = -1, -1
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		return 0, err
-	}
-	recorder, err := events.NewRecorder(ctrl.Log, "", "kustomize-controller", events.WithManager(mgr))
-	if err != nil {
-		return 0, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	r := &Reconciler{
-		Client:     mgr.GetClient(),
-		Finisher:   outcome.Finisher{Scheme: scheme, Recorder: recorder, OwnedConditions: OwnedConditions},
-		Fetcher:    fetcher,
-		Clients:    kubeclient.NewFactory(mgr.GetConfig(), scheme, mgr.GetRESTMapper()),
-		Concurrent: 4,
-	}
-	if err := r.SetupWithManager(ctx, mgr); err != nil {
-		return 0, err
-	}
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
+	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
+		env = e.Cluster
+		artifacts = newArtifactServer()
+		e.Cleanup(artifacts.Close)
+		cache, err := os.MkdirTemp("", "kustomization-cache-")
+		if err != nil {
+			return err
 		}
-	}()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return 0, fmt.Errorf("cache did not sync")
-	}
-	return m.Run(), nil
+		e.Cleanup(func() { _ = os.RemoveAll(cache) })
+		fetcher, err := fetch.New(cache)
+		if err != nil {
+			return err
+		}
+		mgr := e.Manager
+		r := &Reconciler{
+			Client:     mgr.GetClient(),
+			Finisher:   outcome.Finisher{Scheme: scheme, Recorder: e.Recorder, OwnedConditions: OwnedConditions},
+			Fetcher:    fetcher,
+			Clients:    kubeclient.NewFactory(mgr.GetConfig(), scheme, mgr.GetRESTMapper()),
+			Concurrent: 4,
+		}
+		return r.SetupWithManager(e.Ctx, mgr)
+	}))
 }
 
 // artifactServer serves tar.gz artifacts built from in-memory trees, the

@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,17 +22,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 const timeout = 30 * time.Second
 
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "gitrepo-"}}
-	if err := env.Client.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
+	return suite.NewNamespace(t, env.Client, "gitrepo-")
 }
 
 func newGitRepository(ns, name, url string, mutate ...func(*sourcev1.GitRepository)) *sourcev1.GitRepository {
@@ -80,13 +75,7 @@ func waitFor(t *testing.T, obj *sourcev1.GitRepository, status metav1.ConditionS
 func download(t *testing.T, a *fluxmeta.Artifact) map[string]string {
 	t.Helper()
 	g := NewWithT(t)
-	resp, err := http.Get(a.URL)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	data, err := io.ReadAll(resp.Body)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(fmt.Sprintf("sha256:%x", sha256.Sum256(data))).To(Equal(a.Digest))
+	data := suite.Download(t, a)
 	g.Expect(int64(len(data))).To(Equal(*a.Size))
 
 	files := map[string]string{}

@@ -1,20 +1,13 @@
 package gitrepository
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/fluxcd/pkg/runtime/events"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/server"
@@ -23,90 +16,47 @@ import (
 	"github.com/ferrycd/ferry/test/cluster"
 	"github.com/ferrycd/ferry/test/gitserver"
 	"github.com/ferrycd/ferry/test/harness"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 var (
-	env     *cluster.Cluster
-	gitSrv  *gitserver.Server
-	store   *storage.Storage
-	storeAt string
+	env    *cluster.Cluster
+	gitSrv *gitserver.Server
+	store  *storage.Storage
 )
 
-func TestMain(m *testing.M) {
-	code, err := runSuite(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
-
-// runSuite starts one API server, one git server and the reconciler with a
+// TestMain starts one API server, one git server and the reconciler with a
 // real artifact store and file server for every test in the package.
-func runSuite(m *testing.M) (int, error) {
+func TestMain(m *testing.M) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
-
-	if os.Getenv("TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
-	}
-	var err error
-	env, err = cluster.Start(cluster.Options{Scheme: scheme})
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = env.Stop() }()
-	gitSrv, err = gitserver.Start()
-	if err != nil {
-		return 0, err
-	}
-	defer gitSrv.Close()
-
-	storeAt, err = os.MkdirTemp("", "gitrepository-storage-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(storeAt)
-	addr := harness.FreeAddr()
-	store, err = storage.New(filepath.Join(storeAt, "data"), addr, 2)
-	if err != nil {
-		return 0, err
-	}
-
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:  scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-	})
-	if err != nil {
-		return 0, err
-	}
-	if err := mgr.Add(&server.Server{Addr: addr, BasePath: store.BasePath()}); err != nil {
-		return 0, err
-	}
-	recorder, err := events.NewRecorder(ctrl.Log, "", "source-controller", events.WithManager(mgr))
-	if err != nil {
-		return 0, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	r := &Reconciler{
-		Client:     mgr.GetClient(),
-		Finisher:   outcome.Finisher{Scheme: scheme, Recorder: recorder},
-		Storage:    store,
-		Concurrent: 4,
-	}
-	if err := r.SetupWithManager(ctx, mgr); err != nil {
-		return 0, err
-	}
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
+	opts := suite.Options{Scheme: scheme, Controller: "source-controller"}
+	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
+		env = e.Cluster
+		var err error
+		if gitSrv, err = gitserver.Start(); err != nil {
+			return err
 		}
-	}()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return 0, fmt.Errorf("cache did not sync")
-	}
-	_ = time.Second
-	return m.Run(), nil
+		e.Cleanup(gitSrv.Close)
+		dir, err := os.MkdirTemp("", "gitrepository-storage-")
+		if err != nil {
+			return err
+		}
+		e.Cleanup(func() { _ = os.RemoveAll(dir) })
+		addr := harness.FreeAddr()
+		if store, err = storage.New(filepath.Join(dir, "data"), addr, 2); err != nil {
+			return err
+		}
+		if err := e.Manager.Add(&server.Server{Addr: addr, BasePath: store.BasePath()}); err != nil {
+			return err
+		}
+		r := &Reconciler{
+			Client:     e.Manager.GetClient(),
+			Finisher:   outcome.Finisher{Scheme: scheme, Recorder: e.Recorder},
+			Storage:    store,
+			Concurrent: 4,
+		}
+		return r.SetupWithManager(e.Ctx, e.Manager)
+	}))
 }

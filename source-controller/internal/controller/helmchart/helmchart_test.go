@@ -20,6 +20,7 @@ import (
 	"github.com/ferrycd/ferry/source-controller/internal/helm"
 	"github.com/ferrycd/ferry/source-controller/internal/helm/helmtest"
 	"github.com/ferrycd/ferry/source-controller/internal/oci/ocitest"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 func TestChartFromHelmRepository(t *testing.T) {
@@ -43,7 +44,7 @@ func TestChartFromHelmRepository(t *testing.T) {
 	got := waitChart(t, obj, metav1.ConditionTrue, sourcev1.ChartPullSucceededReason, "pulled 'app' chart with version '1.1.0'")
 	g.Expect(got.Status.Artifact.Revision).To(Equal("1.1.0"))
 	g.Expect(got.Status.Artifact.Path).To(Equal(fmt.Sprintf("helmchart/%s/app/app-1.1.0.tgz", ns)))
-	g.Expect(download(t, got.Status.Artifact)).To(Equal(repo.Archive("app", "1.1.0")), "a pulled chart is stored unchanged")
+	g.Expect(suite.Download(t, got.Status.Artifact)).To(Equal(repo.Archive("app", "1.1.0")), "a pulled chart is stored unchanged")
 	g.Expect(got.Status.ObservedChartName).To(Equal("app"))
 	g.Expect(got.Status.ObservedSourceArtifactRevision).NotTo(BeEmpty())
 	g.Expect(conditions.IsTrue(got, sourcev1.ArtifactInStorageCondition)).To(BeTrue())
@@ -52,14 +53,14 @@ func TestChartFromHelmRepository(t *testing.T) {
 	g.Expect(repo.ChartDownloads()).To(Equal(1))
 
 	for range 2 {
-		got = waitHandled(t, obj, requestReconcile(t, obj))
+		got = waitHandled(t, obj, suite.RequestReconcile(t, env.Client, obj, timeout))
 	}
 	g.Expect(repo.ChartDownloads()).To(Equal(1), "an unchanged chart version is not downloaded again")
 	g.Expect(conditions.GetMessage(got, fluxmeta.ReadyCondition)).To(Equal("pulled 'app' chart with version '1.1.0'"))
 
 	// A new version reaches the chart through the HelmRepository alone.
 	repo.Publish(t, helmtest.NewChart("app", "1.2.0", nil, nil))
-	requestReconcile(t, src)
+	suite.RequestReconcile(t, env.Client, src, timeout)
 	got = waitRevision(t, obj, "1.2.0")
 	g.Expect(loadArtifact(t, got.Status.Artifact).Metadata.Version).To(Equal("1.2.0"))
 	g.Expect(repo.ChartDownloads()).To(Equal(2))
@@ -185,7 +186,7 @@ func TestChartFromGitRepositoryWithDependencies(t *testing.T) {
 	files["charts/app/templates/extra.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n"
 	next, err := gitSrv.Commit(repoPath, "main", "template", files)
 	g.Expect(err).NotTo(HaveOccurred())
-	requestReconcile(t, newGitRepository(ns, "src", ""))
+	suite.RequestReconcile(t, env.Client, newGitRepository(ns, "src", ""), timeout)
 	rev = waitRevision(t, byRevision, "0.1.0+"+next[:12]+".1")
 	g.Expect(loadArtifact(t, rev.Status.Artifact).Templates).To(ContainElement(HaveField("Name", "templates/extra.yaml")))
 	g.Eventually(func(g Gomega) {
@@ -216,14 +217,14 @@ func TestChartFromOCIHelmRepository(t *testing.T) {
 	obj := newHelmChart(ns, "app", "app", sourcev1.HelmRepositoryKind, "registry", func(o *sourcev1.HelmChart) { o.Spec.Version = "1.x" })
 	create(t, obj)
 	got := waitChart(t, obj, metav1.ConditionTrue, sourcev1.ChartPullSucceededReason, "pulled 'app' chart with version '1.1.0'")
-	g.Expect(download(t, got.Status.Artifact)).To(Equal(want))
+	g.Expect(suite.Download(t, got.Status.Artifact)).To(Equal(want))
 	blobs := reg.BlobGets("charts/app")
 
-	got = waitHandled(t, obj, requestReconcile(t, obj))
+	got = waitHandled(t, obj, suite.RequestReconcile(t, env.Client, obj, timeout))
 	g.Expect(reg.BlobGets("charts/app")).To(Equal(blobs), "an unchanged version is not pulled again")
 
 	pushChart("1.2.0")
-	requestReconcile(t, obj)
+	suite.RequestReconcile(t, env.Client, obj, timeout)
 	waitRevision(t, obj, "1.2.0")
 
 	exact := newHelmChart(ns, "exact", "app", sourcev1.HelmRepositoryKind, "registry", func(o *sourcev1.HelmChart) { o.Spec.Version = "1.0.0" })
@@ -272,7 +273,7 @@ func TestBadInputKeepsThePreviousArtifact(t *testing.T) {
 			got := waitChart(t, obj, metav1.ConditionFalse, tt.reason, tt.text)
 			g.Expect(conditions.IsTrue(got, tt.condition)).To(BeTrue())
 			g.Expect(got.Status.Artifact).To(Equal(good.Status.Artifact), "the previous artifact must stay")
-			download(t, got.Status.Artifact)
+			suite.Download(t, got.Status.Artifact)
 			g.Expect(eventReasons(t, ns)).To(ContainElement(tt.reason))
 		})
 	}

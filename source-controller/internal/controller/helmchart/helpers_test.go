@@ -3,10 +3,6 @@ package helmchart
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"fmt"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -20,17 +16,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 const timeout = 30 * time.Second
 
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "helmchart-"}}
-	if err := env.Client.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
+	return suite.NewNamespace(t, env.Client, "helmchart-")
 }
 
 func create(t *testing.T, obj client.Object) {
@@ -122,42 +115,12 @@ func waitSourceReady(t *testing.T, obj interface {
 	}, timeout, 50*time.Millisecond).Should(Succeed())
 }
 
-// download fetches an artifact, checks its digest and returns its bytes.
-func download(t *testing.T, a *fluxmeta.Artifact) []byte {
-	t.Helper()
-	g := NewWithT(t)
-	resp, err := http.Get(a.URL)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	data, err := io.ReadAll(resp.Body)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(fmt.Sprintf("sha256:%x", sha256.Sum256(data))).To(Equal(a.Digest))
-	return data
-}
-
 // loadArtifact downloads a chart artifact and loads it with Helm.
 func loadArtifact(t *testing.T, a *fluxmeta.Artifact) *chart.Chart {
 	t.Helper()
-	ch, err := loader.LoadArchive(bytes.NewReader(download(t, a)))
+	ch, err := loader.LoadArchive(bytes.NewReader(suite.Download(t, a)))
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
 	return ch
-}
-
-// requestReconcile asks for a reconcile of obj and returns the token.
-func requestReconcile(t *testing.T, obj client.Object) string {
-	t.Helper()
-	token := time.Now().Format(time.RFC3339Nano)
-	NewWithT(t).Eventually(func() error {
-		cur := obj.DeepCopyObject().(client.Object)
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), cur); err != nil {
-			return err
-		}
-		patch := client.MergeFrom(cur.DeepCopyObject().(client.Object))
-		cur.SetAnnotations(map[string]string{fluxmeta.ReconcileRequestAnnotation: token})
-		return env.Client.Patch(context.Background(), cur, patch)
-	}, timeout, 50*time.Millisecond).Should(Succeed())
-	return token
 }
 
 // waitHandled waits until the chart reconcile asked for with token finished.

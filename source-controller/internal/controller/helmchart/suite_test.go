@@ -2,18 +2,14 @@ package helmchart
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/fluxcd/pkg/runtime/events"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/server"
@@ -25,6 +21,7 @@ import (
 	"github.com/ferrycd/ferry/test/cluster"
 	"github.com/ferrycd/ferry/test/gitserver"
 	"github.com/ferrycd/ferry/test/harness"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 var (
@@ -34,79 +31,48 @@ var (
 	indexes *helm.IndexCache
 )
 
-func TestMain(m *testing.M) {
-	code, err := runSuite(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
-
-// runSuite starts one API server, one git server, and the GitRepository,
+// TestMain starts one API server, one git server, and the GitRepository,
 // HelmRepository and HelmChart reconcilers sharing a real artifact store and
 // file server, as they do in the source-controller, for every test in the
 // package.
-func runSuite(m *testing.M) (int, error) {
+func TestMain(m *testing.M) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
-	if os.Getenv("TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
-	}
-	var err error
-	if env, err = cluster.Start(cluster.Options{Scheme: scheme}); err != nil {
-		return 0, err
-	}
-	defer func() { _ = env.Stop() }()
-	if gitSrv, err = gitserver.Start(); err != nil {
-		return 0, err
-	}
-	defer gitSrv.Close()
-
-	dir, err := os.MkdirTemp("", "helmchart-storage-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(dir)
-	addr := harness.FreeAddr()
-	if store, err = storage.New(filepath.Join(dir, "data"), addr, 2); err != nil {
-		return 0, err
-	}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		return 0, err
-	}
-	if err := mgr.Add(&server.Server{Addr: addr, BasePath: store.BasePath()}); err != nil {
-		return 0, err
-	}
-	recorder, err := events.NewRecorder(ctrl.Log, "", "source-controller", events.WithManager(mgr))
-	if err != nil {
-		return 0, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	indexes = helm.NewIndexCache(4)
-	finisher := outcome.Finisher{Scheme: scheme, Recorder: recorder}
-	c := mgr.GetClient()
-	for _, r := range []interface {
-		SetupWithManager(context.Context, ctrl.Manager) error
-	}{
-		&gitrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Concurrent: 2},
-		&helmrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: 2},
-		&Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: 4},
-	} {
-		if err := r.SetupWithManager(ctx, mgr); err != nil {
-			return 0, err
+	opts := suite.Options{Scheme: scheme, Controller: "source-controller"}
+	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
+		env = e.Cluster
+		var err error
+		if gitSrv, err = gitserver.Start(); err != nil {
+			return err
 		}
-	}
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
+		e.Cleanup(gitSrv.Close)
+		dir, err := os.MkdirTemp("", "helmchart-storage-")
+		if err != nil {
+			return err
 		}
-	}()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return 0, fmt.Errorf("cache did not sync")
-	}
-	return m.Run(), nil
+		e.Cleanup(func() { _ = os.RemoveAll(dir) })
+		addr := harness.FreeAddr()
+		if store, err = storage.New(filepath.Join(dir, "data"), addr, 2); err != nil {
+			return err
+		}
+		if err := e.Manager.Add(&server.Server{Addr: addr, BasePath: store.BasePath()}); err != nil {
+			return err
+		}
+		indexes = helm.NewIndexCache(4)
+		finisher := outcome.Finisher{Scheme: scheme, Recorder: e.Recorder}
+		c := e.Manager.GetClient()
+		for _, r := range []interface {
+			SetupWithManager(context.Context, ctrl.Manager) error
+		}{
+			&gitrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Concurrent: 2},
+			&helmrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: 2},
+			&Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: 4},
+		} {
+			if err := r.SetupWithManager(e.Ctx, e.Manager); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }

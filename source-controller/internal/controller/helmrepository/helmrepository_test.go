@@ -21,17 +21,14 @@ import (
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/source-controller/internal/helm/helmtest"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 const timeout = 30 * time.Second
 
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "helmrepo-"}}
-	if err := env.Client.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
+	return suite.NewNamespace(t, env.Client, "helmrepo-")
 }
 
 func newHelmRepository(ns, name, url string, mutate ...func(*sourcev1.HelmRepository)) *sourcev1.HelmRepository {
@@ -93,15 +90,8 @@ func served(t *testing.T, url string) []byte {
 // download fetches an artifact and checks its digest and size.
 func download(t *testing.T, a *fluxmeta.Artifact) []byte {
 	t.Helper()
-	g := NewWithT(t)
-	resp, err := http.Get(a.URL)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	data, err := io.ReadAll(resp.Body)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(digestOf(data)).To(Equal(a.Digest))
-	g.Expect(int64(len(data))).To(Equal(*a.Size))
+	data := suite.Download(t, a)
+	NewWithT(t).Expect(int64(len(data))).To(Equal(*a.Size))
 	return data
 }
 

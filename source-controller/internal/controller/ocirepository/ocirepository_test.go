@@ -5,11 +5,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/ferrycd/ferry/source-controller/internal/helm"
 	"github.com/ferrycd/ferry/source-controller/internal/helm/helmtest"
 	"github.com/ferrycd/ferry/source-controller/internal/oci/ocitest"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 const (
@@ -35,11 +34,7 @@ const (
 
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "ocirepo-"}}
-	if err := env.Client.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns.Name
+	return suite.NewNamespace(t, env.Client, "ocirepo-")
 }
 
 func newOCIRepository(ns, name, url string, mutate ...func(*sourcev1.OCIRepository)) *sourcev1.OCIRepository {
@@ -104,19 +99,6 @@ func waitReady(t *testing.T, obj *sourcev1.OCIRepository, status metav1.Conditio
 	return got
 }
 
-func download(t *testing.T, a *fluxmeta.Artifact) []byte {
-	t.Helper()
-	g := NewWithT(t)
-	resp, err := http.Get(a.URL)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	data, err := io.ReadAll(resp.Body)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(fmt.Sprintf("sha256:%x", sha256.Sum256(data))).To(Equal(a.Digest))
-	return data
-}
-
 // files lists the regular files of a tar.gz.
 func files(t *testing.T, data []byte) map[string]string {
 	t.Helper()
@@ -135,21 +117,6 @@ func files(t *testing.T, data []byte) map[string]string {
 			out[h.Name] = string(b)
 		}
 	}
-}
-
-func requestReconcile(t *testing.T, obj *sourcev1.OCIRepository) string {
-	t.Helper()
-	token := time.Now().Format(time.RFC3339Nano)
-	NewWithT(t).Eventually(func() error {
-		cur := &sourcev1.OCIRepository{}
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), cur); err != nil {
-			return err
-		}
-		patch := client.MergeFrom(cur.DeepCopy())
-		cur.SetAnnotations(map[string]string{fluxmeta.ReconcileRequestAnnotation: token})
-		return env.Client.Patch(context.Background(), cur, patch)
-	}, timeout, 50*time.Millisecond).Should(Succeed())
-	return token
 }
 
 func waitHandled(t *testing.T, obj *sourcev1.OCIRepository, token string) *sourcev1.OCIRepository {
@@ -188,32 +155,32 @@ func TestTagIsPulledOnceAndFollowed(t *testing.T) {
 	got := waitReady(t, obj, metav1.ConditionTrue, fluxmeta.SucceededReason)
 	g.Expect(got.Status.Artifact.Revision).To(Equal("v1.0.0@" + digest))
 	g.Expect(got.Status.Artifact.Path).To(Equal(fmt.Sprintf("ocirepository/%s/app/%s.tar.gz", ns, digest[len("sha256:"):])))
-	g.Expect(files(t, download(t, got.Status.Artifact))).To(Equal(map[string]string{"deploy/app.yaml": "v1"}),
+	g.Expect(files(t, suite.Download(t, got.Status.Artifact))).To(Equal(map[string]string{"deploy/app.yaml": "v1"}),
 		"the default exclusions leave out images")
 	g.Expect(got.Finalizers).To(ContainElement(sourcev1.SourceFinalizer))
 	blobs, manifests := reg.BlobGets("manifests/app"), reg.ManifestGets("manifests/app")
 
 	for range 2 {
-		got = waitHandled(t, obj, requestReconcile(t, obj))
+		got = waitHandled(t, obj, suite.RequestReconcile(t, env.Client, obj, timeout))
 	}
 	g.Expect(reg.BlobGets("manifests/app")).To(Equal(blobs), "an unchanged digest is not pulled again")
 	g.Expect(reg.ManifestGets("manifests/app")).To(Equal(manifests), "an unchanged digest is resolved with HEAD only")
 	g.Expect(conditions.IsReady(got)).To(BeTrue())
 
 	next := push(t, reg, "manifests/app", "v1.0.0", map[string]string{"deploy/app.yaml": "v2"})
-	requestReconcile(t, obj)
+	suite.RequestReconcile(t, env.Client, obj, timeout)
 	g.Eventually(func(g Gomega) {
 		g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), got)).To(Succeed())
 		g.Expect(got.Status.Artifact.Revision).To(Equal("v1.0.0@" + next))
 	}, timeout, 50*time.Millisecond).Should(Succeed())
-	g.Expect(files(t, download(t, got.Status.Artifact))["deploy/app.yaml"]).To(Equal("v2"))
+	g.Expect(files(t, suite.Download(t, got.Status.Artifact))["deploy/app.yaml"]).To(Equal("v2"))
 
 	update(t, obj, func(o *sourcev1.OCIRepository) { o.Spec.Ignore = ptr.To("") })
 	g.Eventually(func(g Gomega) {
 		g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), got)).To(Succeed())
 		g.Expect(got.Status.ObservedIgnore).To(Equal(ptr.To("")))
 	}, timeout, 50*time.Millisecond).Should(Succeed())
-	g.Expect(files(t, download(t, got.Status.Artifact))).To(HaveLen(1))
+	g.Expect(files(t, suite.Download(t, got.Status.Artifact))).To(HaveLen(1))
 }
 
 func TestReferences(t *testing.T) {
@@ -262,7 +229,7 @@ func TestHelmChartLayerIsCopied(t *testing.T) {
 	g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed())
 	got := waitReady(t, obj, metav1.ConditionTrue, "")
 	g.Expect(got.Status.Artifact.Revision).To(Equal("1.2.3@" + digest))
-	g.Expect(download(t, got.Status.Artifact)).To(Equal(chartData), "copy stores the layer unchanged")
+	g.Expect(suite.Download(t, got.Status.Artifact)).To(Equal(chartData), "copy stores the layer unchanged")
 	g.Expect(got.Status.ObservedLayerSelector).To(Equal(obj.Spec.LayerSelector))
 }
 
@@ -294,7 +261,7 @@ func TestRegistryCredentials(t *testing.T) {
 	})
 	g.Expect(env.Client.Create(context.Background(), authed)).To(Succeed())
 	got = waitReady(t, authed, metav1.ConditionTrue, "")
-	g.Expect(files(t, download(t, got.Status.Artifact))).To(HaveKey("a.yaml"))
+	g.Expect(files(t, suite.Download(t, got.Status.Artifact))).To(HaveKey("a.yaml"))
 }
 
 func TestBadInputKeepsThePreviousArtifact(t *testing.T) {
@@ -340,7 +307,7 @@ func TestBadInputKeepsThePreviousArtifact(t *testing.T) {
 			got := waitReady(t, obj, metav1.ConditionFalse, tt.reason, tt.text)
 			g.Expect(conditions.IsTrue(got, sourcev1.FetchFailedCondition)).To(BeTrue())
 			g.Expect(got.Status.Artifact).To(Equal(good.Status.Artifact), "the previous artifact must stay")
-			download(t, got.Status.Artifact)
+			suite.Download(t, got.Status.Artifact)
 		})
 	}
 }
