@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 
 	"github.com/ferrycd/ferry/helm-controller/internal/action"
 )
@@ -152,4 +153,20 @@ func TestPreserveValues(t *testing.T) {
 	})
 	g.Expect(conditions.IsReady(hr)).To(BeTrue())
 	g.Expect(hr.Status.History.Latest().Version).To(Equal(2), "no upgrade when nothing changed")
+}
+
+// TestDependsOn holds a release until the HelmRelease it depends on is
+// ready.
+func TestDependsOn(t *testing.T) {
+	ns := newNamespace(t)
+	publishHelmChart(t, ns, "chart", "1.0.0", goodChart)
+	b := newRelease(t, ns, "b", func(hr *helmv2.HelmRelease) {
+		hr.Spec.DependsOn = []meta.DependencyReference{{Name: "a"}}
+	})
+	waitFor(t, b, func(g Gomega, hr *helmv2.HelmRelease) {
+		g.Expect(conditions.GetReason(hr, fluxmeta.ReadyCondition)).To(Equal(helmv2.DependencyNotReadyReason))
+	})
+	a := newRelease(t, ns, "a")
+	waitReady(t, a, "1.0.0", 1)
+	waitReady(t, b, "1.0.0", 1)
 }
