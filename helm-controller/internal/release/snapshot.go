@@ -97,7 +97,7 @@ func Sync(history *helmv2.Snapshots, latest *helmrelease.Release, stored []*helm
 		for i, old := range *history {
 			if old.Targets(rel.Name, rel.Namespace, rel.Version) {
 				snap := Snapshot(rel)
-				snap.ConfigDigest = old.ConfigDigest
+				snap.ConfigDigest, snap.OCIDigest = old.ConfigDigest, old.OCIDigest
 				(*history)[i] = snap
 			}
 		}
@@ -114,7 +114,7 @@ func Record(history *helmv2.Snapshots, rel *helmrelease.Release) {
 	s := Snapshot(rel)
 	for i, old := range *history {
 		if old.Targets(s.Name, s.Namespace, s.Version) {
-			s.ConfigDigest = old.ConfigDigest
+			s.ConfigDigest, s.OCIDigest = old.ConfigDigest, old.OCIDigest
 			(*history)[i] = s
 			history.SortByVersion()
 			return

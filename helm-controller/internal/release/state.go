@@ -73,6 +73,9 @@ type Desired struct {
 	ConfigDigest string
 	// Force is set when a reconcile.fluxcd.io/forceAt request is pending.
 	Force bool
+	// PostRenderersChanged is set when spec.postRenderers differ from those
+	// of the last successful release.
+	PostRenderersChanged bool
 }
 
 // Decision is the next action with a message a user can read.
@@ -155,6 +158,9 @@ func outOfSync(want Desired, cur *Current) (string, bool) {
 	}
 	if cur.ConfigDigest != want.ConfigDigest {
 		diffs = append(diffs, "values changed")
+	}
+	if want.PostRenderersChanged {
+		diffs = append(diffs, "post-renderers changed")
 	}
 	if want.Force {
 		diffs = append(diffs, "an upgrade is forced")

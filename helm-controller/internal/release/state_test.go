@@ -68,6 +68,8 @@ func TestDecide(t *testing.T) {
 		{"new chart name upgrades", hr(), want, cur(StatusDeployed, func(c *Current) { c.ChartName = "old" }), Upgrade},
 		{"new values upgrade", hr(), want, cur(StatusDeployed, func(c *Current) { c.ConfigDigest = "sha256:b" }), Upgrade},
 		{"force upgrades an in-sync release", hr(), forced, cur(StatusDeployed), Upgrade},
+		{"changed post-renderers upgrade", hr(), Desired{ChartName: "app", ChartVersion: "1.0.0", ConfigDigest: "sha256:a", PostRenderersChanged: true},
+			cur(StatusDeployed), Upgrade},
 		{"out of sync after exhausted upgrade retries stalls", hr(attempted(helmv2.ReleaseActionUpgrade, 0, 1)), want,
 			cur(StatusDeployed, func(c *Current) { c.ChartVersion = "0.9.0" }), Stall},
 		{"pending install unlocks", hr(), want, cur(StatusPendingInstall), Unlock},

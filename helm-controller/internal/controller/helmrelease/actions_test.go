@@ -170,3 +170,27 @@ func TestDependsOn(t *testing.T) {
 	waitReady(t, a, "1.0.0", 1)
 	waitReady(t, b, "1.0.0", 1)
 }
+
+// TestPostRenderers patches the rendered ConfigMap; a change to the
+// post-renderers alone upgrades the release.
+func TestPostRenderers(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	publishHelmChart(t, ns, "chart", "1.0.0", goodChart)
+	patch := func(v string) []helmv2.PostRenderer {
+		return []helmv2.PostRenderer{{Kustomize: &helmv2.Kustomize{Patches: []helmv2.Patch{{
+			Target: &helmv2.Selector{Kind: "ConfigMap", Name: "app-a"},
+			Patch:  `[{"op":"add","path":"/data/patched","value":"` + v + `"}]`,
+		}}}}}
+	}
+	hr := newRelease(t, ns, "app", func(hr *helmv2.HelmRelease) { hr.Spec.PostRenderers = patch("one") })
+	waitReady(t, hr, "1.0.0", 1)
+	cm, _ := configMap(t, ns, "app-a")
+	g.Expect(cm.Data["patched"]).To(Equal("one"))
+	g.Expect(hr.Status.ObservedPostRenderersDigest).To(HavePrefix("sha256:"))
+
+	update(t, hr, func(hr *helmv2.HelmRelease) { hr.Spec.PostRenderers = patch("two") })
+	waitReady(t, hr, "1.0.0", 2)
+	cm, _ = configMap(t, ns, "app-a")
+	g.Expect(cm.Data["patched"]).To(Equal("two"))
+}

@@ -129,6 +129,7 @@ func TestOCIRepositoryChartRef(t *testing.T) {
 	waitReady(t, hr, version, 1)
 	g.Expect(hr.Status.LastAttemptedRevision).To(Equal(version))
 	g.Expect(hr.Status.LastAttemptedRevisionDigest).To(HavePrefix("sha256:"))
+	g.Expect(hr.Status.History.Latest().OCIDigest).To(Equal(hr.Status.LastAttemptedRevisionDigest))
 
 	version = publishOCI(withTemplate(goodChart, "c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"))
 	waitReady(t, hr, version, 2)

@@ -2,6 +2,9 @@ package helmrelease
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -63,8 +66,10 @@ func (r *Reconciler) reconcileTarget(ctx context.Context, s *scope) error {
 func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 	obj := s.obj
 	name := obj.GetReleaseName()
+	prDigest := postRenderersDigest(obj)
 	want := release.Desired{ChartName: s.chart.Metadata.Name, ChartVersion: s.chart.Metadata.Version,
-		ConfigDigest: s.digest, Force: s.force}
+		ConfigDigest: s.digest, Force: s.force,
+		PostRenderersChanged: obj.Status.ObservedPostRenderersDigest != "" && obj.Status.ObservedPostRenderersDigest != prDigest}
 	done := map[release.Action]bool{}
 	var lastErr error
 	for range maxActions {
@@ -101,6 +106,10 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 				fmt.Sprintf("unlocked release '%s/%s.v%d' left pending by an interrupted action", rel.Namespace, name, rel.Version))
 		case release.Install, release.Upgrade:
 			lastErr = r.runRelease(ctx, s, d.Action, want)
+			if lastErr == nil {
+				obj.Status.ObservedPostRenderersDigest = prDigest
+				want.PostRenderersChanged = false
+			}
 			if lastErr == nil && s.force {
 				obj.Status.LastHandledForceAt = obj.GetAnnotations()[helmv2.ForceRequestAnnotation]
 				want.Force, s.force = false, false
@@ -153,6 +162,9 @@ func (r *Reconciler) inSync(obj *helmv2.HelmRelease, s *scope) error {
 		obj.Status.History = obj.Status.History[:max]
 	}
 	obj.Status.StorageNamespace = obj.GetStorageNamespace()
+	if obj.Status.ObservedPostRenderersDigest == "" {
+		obj.Status.ObservedPostRenderersDigest = postRenderersDigest(obj)
+	}
 	latest := obj.Status.History.Latest()
 	msg := fmt.Sprintf("Helm release '%s' is in sync with chart %s", latest.FullReleaseName(), latest.VersionedChartName())
 	if c := conditions.Get(obj, helmv2.ReleasedCondition); c != nil && c.Status == "True" {
@@ -207,6 +219,9 @@ func (r *Reconciler) runRelease(ctx context.Context, s *scope, a release.Action,
 	}
 	r.recordLatest(s)
 	release.SetConfigDigest(obj.Status.History, rel, s.digest)
+	if snap := obj.Status.History.Latest(); snap != nil && obj.Status.LastAttemptedRevisionDigest != "" {
+		snap.OCIDigest = obj.Status.LastAttemptedRevisionDigest
+	}
 	msg := fmt.Sprintf("Helm %s succeeded for release %s/%s.v%d with chart %s",
 		verb, rel.Namespace, rel.Name, rel.Version, chartName)
 	conditions.MarkTrue(obj, helmv2.ReleasedCondition, reasonOK, "%s", msg)
@@ -293,4 +308,12 @@ func (r *Reconciler) progress(ctx context.Context, s *scope, format string, args
 
 func defaultTimeout(obj *helmv2.HelmRelease) metav1.Duration {
 	return metav1.Duration{Duration: obj.GetTimeout()}
+}
+
+// postRenderersDigest fingerprints spec.postRenderers, so a change to them
+// alone upgrades the release.
+func postRenderersDigest(obj *helmv2.HelmRelease) string {
+	b, _ := json.Marshal(obj.Spec.PostRenderers)
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
