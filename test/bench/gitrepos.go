@@ -14,6 +14,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
@@ -136,6 +137,7 @@ func benchClient(env *Env) (client.Client, error) {
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 	utilruntime.Must(notificationv1.AddToScheme(scheme))
+	utilruntime.Must(helmv2.AddToScheme(scheme))
 	cfg := *env.Cluster.Config
 	cfg.QPS, cfg.Burst = 500, 1000
 	return client.New(&cfg, client.Options{Scheme: scheme})

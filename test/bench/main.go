@@ -49,6 +49,8 @@ var scenarios = map[string]Scenario{
 		Controllers: []string{"source-controller"}, Run: runGitRepos},
 	"ks": {Doc: "Kustomizations from one GitRepository, each applying 3 ConfigMaps, to Ready; then a pass with nothing changed",
 		Controllers: []string{"source-controller", "kustomize-controller"}, Run: runKustomizations},
+	"hr": {Doc: "HelmReleases of a small chart (3 objects, no hooks) to Ready; then a pass with nothing changed",
+		Controllers: []string{"source-controller", "helm-controller"}, Run: runHelmReleases},
 	"webhook": {Doc: "a push announced through a Receiver webhook until the new revision is applied and Ready",
 		Controllers: []string{"source-controller", "kustomize-controller", "notification-controller"}, Run: runWebhook},
 }
@@ -122,6 +124,7 @@ func run(name string, n int, out string) error {
 var concurrency = map[string][]string{
 	"source-controller":    {"--concurrent=8"},
 	"kustomize-controller": {"--concurrent=10"},
+	"helm-controller":      {"--concurrent=10"},
 }
 
 // runStartup measures how long the controllers take to report ready.

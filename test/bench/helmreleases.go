@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/test/gitserver"
+)
+
+// runHelmReleases installs N releases of a small chart (3 ConfigMaps, no
+// hooks) kept in Git through one HelmChart, measures the time to all Ready,
+// then requests a reconcile of each with nothing changed and checks that no
+// release was upgraded and no object written.
+func runHelmReleases(ctx context.Context, env *Env) (*Result, error) {
+	c, err := benchClient(env)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := gitserver.Start()
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	const ns = "bench-hr"
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return nil, err
+	}
+	files := map[string]string{
+		"charts/small/Chart.yaml":  "apiVersion: v2\nname: small\nversion: 1.0.0\n",
+		"charts/small/values.yaml": "greeting: hello\n",
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		files["charts/small/templates/"+n+".yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-" + n +
+			"\ndata:\n  greeting: {{ .Values.greeting | quote }}\n"
+	}
+	if _, err := srv.Commit("bench/charts.git", "main", "chart", files); err != nil {
+		return nil, err
+	}
+	interval := metav1.Duration{Duration: time.Hour}
+	objs := []client.Object{
+		&sourcev1.GitRepository{
+			ObjectMeta: metav1.ObjectMeta{Name: "charts", Namespace: ns},
+			Spec: sourcev1.GitRepositorySpec{URL: srv.URL("bench/charts.git"), Interval: interval,
+				Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
+		},
+		&sourcev1.HelmChart{
+			ObjectMeta: metav1.ObjectMeta{Name: "small", Namespace: ns},
+			Spec: sourcev1.HelmChartSpec{Chart: "./charts/small", Interval: interval,
+				SourceRef: sourcev1.LocalHelmChartSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "charts"}},
+		},
+	}
+	for _, o := range objs {
+		if err := c.Create(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{}
+	start := time.Now()
+	for i := range env.N {
+		hr := &helmv2.HelmRelease{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("hr-%d", i), Namespace: ns},
+			Spec: helmv2.HelmReleaseSpec{
+				Interval: interval,
+				ChartRef: &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.HelmChartKind, Name: "small"},
+			},
+		}
+		if err := c.Create(ctx, hr); err != nil {
+			return nil, err
+		}
+	}
+	if err := waitHelmReleases(ctx, c, ns, env.N, func(hr *helmv2.HelmRelease) bool {
+		return conditions.IsReady(hr) && hr.Status.ObservedGeneration == hr.Generation
+	}); err != nil {
+		return nil, err
+	}
+	res.Add(fmt.Sprintf("time to all %d HelmReleases Ready (sources created at the same time)", env.N),
+		time.Since(start).Round(time.Millisecond).String())
+	hc := env.Controllers["helm-controller"]
+	first, err := reconcileDurations(hc.MetricsAddr, helmv2.HelmReleaseKind)
+	if err != nil {
+		return nil, err
+	}
+	var ds []time.Duration
+	for _, v := range first {
+		ds = append(ds, time.Duration(v*float64(time.Second)))
+	}
+	p50, p95 := percentiles(ds)
+	res.Add("first reconcile p50 (all attempts)", ms(p50))
+	res.Add("first reconcile p95", ms(p95))
+
+	versions, err := configMapVersions(ctx, c, ns, "hr-")
+	if err != nil {
+		return nil, err
+	}
+	token := time.Now().Format(time.RFC3339Nano)
+	var list helmv2.HelmReleaseList
+	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	for i := range list.Items {
+		hr := &list.Items[i]
+		patch := client.MergeFrom(hr.DeepCopy())
+		hr.Annotations = map[string]string{fluxmeta.ReconcileRequestAnnotation: token}
+		if err := c.Patch(ctx, hr, patch); err != nil {
+			return nil, err
+		}
+	}
+	if err := waitHelmReleases(ctx, c, ns, env.N, func(hr *helmv2.HelmRelease) bool {
+		return hr.Status.LastHandledReconcileAt == token
+	}); err != nil {
+		return nil, err
+	}
+	res.Add(fmt.Sprintf("steady-state pass over %d unchanged HelmReleases", env.N), time.Since(start).Round(time.Millisecond).String())
+	second, err := reconcileDurations(hc.MetricsAddr, helmv2.HelmReleaseKind)
+	if err != nil {
+		return nil, err
+	}
+	ds = ds[:0]
+	for k, v := range second {
+		ds = append(ds, time.Duration((v-first[k])*float64(time.Second)))
+	}
+	p50, p95 = percentiles(ds)
+	res.Add("unchanged reconcile p50", ms(p50))
+	res.Add("unchanged reconcile p95", ms(p95))
+	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	upgraded := 0
+	for _, hr := range list.Items {
+		if len(hr.Status.History) == 0 || hr.Status.History[0].Version != 1 {
+			upgraded++
+		}
+	}
+	res.Add("releases upgraded during the unchanged pass", fmt.Sprint(upgraded))
+	after, err := configMapVersions(ctx, c, ns, "hr-")
+	if err != nil {
+		return nil, err
+	}
+	written := 0
+	for name, rv := range after {
+		if versions[name] != rv {
+			written++
+		}
+	}
+	res.Add("release objects written during the unchanged pass", fmt.Sprintf("%d of %d", written, len(after)))
+	return res, nil
+}
+
+func waitHelmReleases(ctx context.Context, c client.Client, ns string, n int, ok func(*helmv2.HelmRelease) bool) error {
+	deadline := time.Now().Add(15 * time.Minute)
+	for time.Now().Before(deadline) {
+		var list helmv2.HelmReleaseList
+		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		done := 0
+		for i := range list.Items {
+			if ok(&list.Items[i]) {
+				done++
+			}
+		}
+		if done == n {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("not all %d HelmReleases reached the state in time", n)
+}
