@@ -31,7 +31,12 @@ func NewNamespace(t testing.TB, c client.Client, prefix string) string {
 // it is served and has the digest its status claims, and returns its bytes.
 func Download(t testing.TB, a *fluxmeta.Artifact) []byte {
 	t.Helper()
-	g := NewWithT(t)
+	return DownloadG(NewWithT(t), a)
+}
+
+// DownloadG is Download reporting through g, for use inside Eventually: an
+// artifact can be replaced between reading its status and fetching it.
+func DownloadG(g Gomega, a *fluxmeta.Artifact) []byte {
 	resp, err := http.Get(a.URL)
 	g.Expect(err).NotTo(HaveOccurred())
 	defer resp.Body.Close()

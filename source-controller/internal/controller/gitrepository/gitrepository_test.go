@@ -72,10 +72,8 @@ func waitFor(t *testing.T, obj *sourcev1.GitRepository, status metav1.ConditionS
 
 // download fetches an artifact over HTTP, checks its digest and returns the
 // files it holds.
-func download(t *testing.T, a *fluxmeta.Artifact) map[string]string {
-	t.Helper()
-	g := NewWithT(t)
-	data := suite.Download(t, a)
+func download(g Gomega, a *fluxmeta.Artifact) map[string]string {
+	data := suite.DownloadG(g, a)
 	g.Expect(int64(len(data))).To(Equal(*a.Size))
 
 	files := map[string]string{}
@@ -118,7 +116,7 @@ func TestNewCommitProducesNewArtifact(t *testing.T) {
 	got := waitFor(t, obj, metav1.ConditionTrue, "main@sha1:"+first)
 	g.Expect(conditions.IsTrue(got, sourcev1.ArtifactInStorageCondition)).To(BeTrue())
 	g.Expect(got.Status.Artifact.Path).To(Equal(fmt.Sprintf("gitrepository/%s/app/%s.tar.gz", ns, first)))
-	g.Expect(download(t, got.Status.Artifact)).To(Equal(map[string]string{"deploy/cm.yaml": "v1", "README.md": "docs"}),
+	g.Expect(download(g, got.Status.Artifact)).To(Equal(map[string]string{"deploy/cm.yaml": "v1", "README.md": "docs"}),
 		"the default exclusions leave out images")
 	g.Expect(got.Finalizers).To(ContainElement(sourcev1.SourceFinalizer))
 
@@ -127,7 +125,7 @@ func TestNewCommitProducesNewArtifact(t *testing.T) {
 	requestReconcile(t, got)
 	next := waitFor(t, obj, metav1.ConditionTrue, "main@sha1:"+second)
 	g.Expect(next.Status.Artifact.Digest).NotTo(Equal(got.Status.Artifact.Digest))
-	g.Expect(download(t, next.Status.Artifact)["deploy/cm.yaml"]).To(Equal("v2"))
+	g.Expect(download(g, next.Status.Artifact)["deploy/cm.yaml"]).To(Equal("v2"))
 
 	var events corev1.EventList
 	g.Expect(env.Client.List(context.Background(), &events, client.InNamespace(ns))).To(Succeed())
@@ -195,7 +193,7 @@ func TestReferences(t *testing.T) {
 			})
 			g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed())
 			got := waitFor(t, obj, metav1.ConditionTrue, tt.revision)
-			g.Expect(download(t, got.Status.Artifact)["v"]).To(Equal(tt.content))
+			g.Expect(download(g, got.Status.Artifact)["v"]).To(Equal(tt.content))
 		})
 	}
 }
@@ -211,7 +209,7 @@ func TestIgnoreRulesShapeTheArtifact(t *testing.T) {
 	obj := newGitRepository(ns, "app", gitSrv.URL(repo))
 	g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed())
 	got := waitFor(t, obj, metav1.ConditionTrue, "main@sha1:"+head)
-	files := download(t, got.Status.Artifact)
+	files := download(g, got.Status.Artifact)
 	g.Expect(files).To(HaveKey("deploy/notes.md"))
 	g.Expect(files).NotTo(HaveKey("scratch/tmp.yaml"))
 
@@ -221,7 +219,7 @@ func TestIgnoreRulesShapeTheArtifact(t *testing.T) {
 		g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), got)).To(Succeed())
 		g.Expect(got.Status.ObservedIgnore).To(Equal(ptr.To("*.md\n")))
 	}, timeout, 50*time.Millisecond).Should(Succeed())
-	files = download(t, got.Status.Artifact)
+	files = download(g, got.Status.Artifact)
 	g.Expect(files).To(HaveKey("deploy/app.yaml"))
 	g.Expect(files).NotTo(HaveKey("deploy/notes.md"))
 	g.Expect(got.Status.Artifact.Revision).To(Equal("main@sha1:" + head))
@@ -250,7 +248,7 @@ func TestIncludeCopiesAndFollowsTheIncludedRepository(t *testing.T) {
 	var got *sourcev1.GitRepository
 	g.Eventually(func(g Gomega) {
 		got = waitFor(t, app, metav1.ConditionTrue, "main@sha1:"+appHead)
-		g.Expect(download(t, got.Status.Artifact)).To(Equal(map[string]string{"app.yaml": "app", "vendor/lib/lib.yaml": "lib-v1"}))
+		g.Expect(download(g, got.Status.Artifact)).To(Equal(map[string]string{"app.yaml": "app", "vendor/lib/lib.yaml": "lib-v1"}))
 	}, timeout, 100*time.Millisecond).Should(Succeed())
 
 	_, err = gitSrv.Commit(libRepo, "main", "lib v2", map[string]string{"base/lib.yaml": "lib-v2"})
@@ -258,7 +256,7 @@ func TestIncludeCopiesAndFollowsTheIncludedRepository(t *testing.T) {
 	requestReconcile(t, lib)
 	g.Eventually(func(g Gomega) {
 		g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(app), got)).To(Succeed())
-		g.Expect(download(t, got.Status.Artifact)["vendor/lib/lib.yaml"]).To(Equal("lib-v2"))
+		g.Expect(download(g, got.Status.Artifact)["vendor/lib/lib.yaml"]).To(Equal("lib-v2"))
 	}, timeout, 100*time.Millisecond).Should(Succeed())
 }
 
@@ -343,7 +341,7 @@ func TestBadInputKeepsThePreviousArtifact(t *testing.T) {
 				g.Expect(conditions.IsTrue(cur, sourcev1.FetchFailedCondition)).To(BeTrue())
 			}, timeout, 50*time.Millisecond).Should(Succeed())
 			g.Expect(cur.Status.Artifact).To(Equal(good.Status.Artifact), "the previous artifact must stay")
-			g.Expect(download(t, cur.Status.Artifact)).To(HaveKey("a"))
+			g.Expect(download(g, cur.Status.Artifact)).To(HaveKey("a"))
 		})
 	}
 }
