@@ -5,40 +5,27 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 
 	"github.com/ferrycd/ferry/helm-controller/internal/action"
 )
 
-// finalize uninstalls the release of a deleted HelmRelease (unless it is
-// suspended), deletes the HelmChart it created, then drops the finalizer.
-// A failed uninstall is retried; the finalizer stays until it succeeds.
-func (r *Reconciler) finalize(ctx context.Context, obj *helmv2.HelmRelease) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(obj, helmv2.HelmReleaseFinalizer) {
-		return ctrl.Result{}, nil
-	}
+// cleanup uninstalls the release of a deleted HelmRelease (unless it is
+// suspended) and deletes the HelmChart it created, before the finalizer is
+// removed. A failed uninstall is retried; the finalizer stays until it
+// succeeds.
+func (r *Reconciler) cleanup(ctx context.Context, obj *helmv2.HelmRelease) error {
 	if !obj.Spec.Suspend && obj.Status.History.Latest() != nil {
 		if err := r.uninstall(ctx, obj); err != nil {
 			r.Event(obj, "", corev1.EventTypeWarning, helmv2.UninstallFailedReason, err.Error())
-			return ctrl.Result{}, err
+			return err
 		}
 	}
 	if ns, name := obj.Status.GetHelmChart(); name != "" {
-		if err := r.deleteHelmChart(ctx, ns, name); err != nil {
-			return ctrl.Result{}, err
-		}
+		return r.deleteHelmChart(ctx, ns, name)
 	}
-	base := obj.DeepCopy()
-	controllerutil.RemoveFinalizer(obj, helmv2.HelmReleaseFinalizer)
-	if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
-		return ctrl.Result{}, err
-	}
-	return ctrl.Result{}, nil
+	return nil
 }
 
 // uninstall removes the release last recorded in history.

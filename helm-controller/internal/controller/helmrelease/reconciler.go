@@ -9,14 +9,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/fluxcd/pkg/runtime/patch"
 	"github.com/fluxcd/pkg/runtime/predicates"
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -80,28 +78,14 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 
 // Reconcile makes one HelmRelease's Helm release match its spec.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	start := time.Now()
-	obj := &helmv2.HelmRelease{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, obj)
-	}
-	if !controllerutil.ContainsFinalizer(obj, helmv2.HelmReleaseFinalizer) {
-		base := obj.DeepCopy()
-		controllerutil.AddFinalizer(obj, helmv2.HelmReleaseFinalizer)
-		if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-	}
-	if obj.Spec.Suspend {
-		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
-		return ctrl.Result{}, nil
-	}
-	patcher := patch.NewSerialPatcher(obj, r.Client)
-	err := r.reconcile(ctx, obj, patcher)
-	return r.Finish(ctx, patcher, obj, start, err)
+	return outcome.Lifecycle[*helmv2.HelmRelease]{
+		Client:    r.Client,
+		Finisher:  &r.Finisher,
+		Finalizer: helmv2.HelmReleaseFinalizer,
+		Suspended: func(obj *helmv2.HelmRelease) bool { return obj.Spec.Suspend },
+		Cleanup:   r.cleanup,
+		Steps:     r.reconcile,
+	}.Run(ctx, req.NamespacedName, &helmv2.HelmRelease{})
 }
 
 func (r *Reconciler) dependencyRequeue() time.Duration {
