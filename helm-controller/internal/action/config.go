@@ -21,23 +21,46 @@ import (
 
 // Configs builds Helm configurations, sharing one cached discovery client
 // per target so that many releases on one cluster and identity do not each
-// rediscover the API server (the mapper is the target's, already shared).
+// rediscover the API server (the mapper is the target's, already shared),
+// and reusing a configuration per target and namespaces, so Helm's kube
+// client keeps the OpenAPI documents it fetched to validate manifests
+// instead of fetching them again for every release.
 type Configs struct {
 	mu        sync.Mutex
 	discovery map[*kubeclient.Target]discovery.CachedDiscoveryInterface
+	configs   map[configKey]*helmaction.Configuration
+}
+
+// configKey includes maxHistory because Helm's upgrade writes it into the
+// configuration's release storage: releases sharing a configuration must
+// agree on it.
+type configKey struct {
+	target                             *kubeclient.Target
+	releaseNamespace, storageNamespace string
+	maxHistory                         int
 }
 
 // NewConfigs returns an empty cache.
 func NewConfigs() *Configs {
-	return &Configs{discovery: map[*kubeclient.Target]discovery.CachedDiscoveryInterface{}}
+	return &Configs{
+		discovery: map[*kubeclient.Target]discovery.CachedDiscoveryInterface{},
+		configs:   map[configKey]*helmaction.Configuration{},
+	}
 }
 
 // For returns a Helm configuration acting as target, making objects in
-// releaseNamespace and keeping release records as Secrets in
-// storageNamespace.
-func (c *Configs) For(target *kubeclient.Target, releaseNamespace, storageNamespace string, log logr.Logger) (*helmaction.Configuration, error) {
+// releaseNamespace and keeping release records (at most maxHistory) as
+// Secrets in storageNamespace.
+func (c *Configs) For(target *kubeclient.Target, releaseNamespace, storageNamespace string, maxHistory int, log logr.Logger) (*helmaction.Configuration, error) {
 	if target.Config == nil {
 		return nil, fmt.Errorf("the client target has no REST config")
+	}
+	key := configKey{target, releaseNamespace, storageNamespace, maxHistory}
+	c.mu.Lock()
+	cached, ok := c.configs[key]
+	c.mu.Unlock()
+	if ok {
+		return cached, nil
 	}
 	dc, err := c.discoveryFor(target)
 	if err != nil {
@@ -45,10 +68,16 @@ func (c *Configs) For(target *kubeclient.Target, releaseNamespace, storageNamesp
 	}
 	getter := &restClientGetter{cfg: target.Config, namespace: releaseNamespace, discovery: dc, mapper: target.Mapper}
 	cfg := &helmaction.Configuration{}
+	// The configuration outlives this reconcile; its debug lines carry the
+	// release namespace, not one release's name.
+	log = log.WithValues("releaseNamespace", releaseNamespace)
 	debug := func(format string, v ...any) { log.V(2).Info(fmt.Sprintf(format, v...)) }
 	if err := cfg.Init(getter, storageNamespace, "secret", debug); err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	c.configs[key] = cfg
+	c.mu.Unlock()
 	return cfg, nil
 }
 
