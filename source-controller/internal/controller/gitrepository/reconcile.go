@@ -17,6 +17,7 @@ import (
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/sourcestatus"
 	"github.com/ferrycd/ferry/source-controller/internal/git"
 )
 
@@ -63,18 +64,9 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository)
 // checkStorage drops a status.artifact whose file is gone or corrupt from
 // storage, so the next steps rebuild it. Sets ArtifactInStorage.
 func (r *Reconciler) checkStorage(_ context.Context, s *scope) error {
-	a := s.obj.Status.Artifact
-	if a == nil {
-		return nil
-	}
-	if err := r.Storage.Verify(*a); err != nil {
+	if !sourcestatus.CheckStorage(r.Storage, s.obj, s.obj.Status.Artifact) {
 		s.obj.Status.Artifact = nil
-		conditions.MarkFalse(s.obj, sourcev1.ArtifactInStorageCondition, "ArtifactMissing",
-			"artifact for revision '%s' is missing or corrupt in storage and will be rebuilt: %s", a.Revision, err)
-		return nil
 	}
-	conditions.MarkTrue(s.obj, sourcev1.ArtifactInStorageCondition, fluxmeta.SucceededReason,
-		"stored artifact for revision '%s'", a.Revision)
 	return nil
 }
 

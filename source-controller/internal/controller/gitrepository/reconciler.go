@@ -20,6 +20,7 @@ import (
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/sourcestatus"
 )
 
 // Reconciler reconciles GitRepository objects.
@@ -53,7 +54,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		For(&sourcev1.GitRepository{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
 		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includers),
-			builder.WithPredicates(artifactChanged{})).
+			builder.WithPredicates(sourcestatus.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)
 }
