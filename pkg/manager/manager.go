@@ -94,11 +94,11 @@ func New(name string, opts options.Options, scheme *runtime.Scheme) (*Setup, err
 	}
 	probes.SetupChecks(mgr, log)
 
-	recorder, err := events.NewRecorder(log, opts.EventsAddr, name, events.WithManager(mgr))
+	recorder, err := events.NewRecorder(log, opts.EventsAddr, name, events.WithManager(mgr), events.WithRetryMax(2))
 	if err != nil {
 		return nil, fmt.Errorf("unable to create the event recorder: %w", err)
 	}
-	return &Setup{Manager: mgr, Log: log, Recorder: recorder}, nil
+	return &Setup{Manager: mgr, Log: log, Recorder: newAsyncRecorder(recorder, 2)}, nil
 }
 
 // Run builds the manager for the controller named name, lets register add

@@ -99,7 +99,7 @@ func run(name string, n int, out string) error {
 	addrs, args := harness.Args(work)
 	env.Addrs = addrs
 	for _, ctl := range ctls {
-		p, err := harness.Start(ctx, c, work, work, ctl, append(args[ctl], concurrency[ctl]...)...)
+		p, err := harness.Start(ctx, c, work, work, ctl, append(withoutEvents(args[ctl], ctls), concurrency[ctl]...)...)
 		if err != nil {
 			return err
 		}
@@ -172,5 +172,22 @@ func names() []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// withoutEvents drops the events address when the scenario runs no
+// notification-controller to receive events.
+func withoutEvents(args, ctls []string) []string {
+	for _, c := range ctls {
+		if c == "notification-controller" {
+			return args
+		}
+	}
+	var out []string
+	for _, a := range args {
+		if !strings.HasPrefix(a, "--events-addr=http") {
+			out = append(out, a)
+		}
+	}
 	return out
 }
