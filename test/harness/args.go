@@ -25,7 +25,7 @@ func Args(work string) (Addrs, map[string][]string) {
 			"--storage-adv-addr=" + a.Storage,
 			eventsURL,
 		},
-		"kustomize-controller":    {eventsURL},
+		"kustomize-controller":    {eventsURL, "--artifact-cache-path=" + filepath.Join(work, "kustomize-artifacts")},
 		"helm-controller":         {eventsURL},
 		"notification-controller": {"--events-addr=" + a.Events, "--receiverAddr=" + a.Receiver},
 	}
