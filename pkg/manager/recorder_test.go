@@ -45,7 +45,7 @@ func TestAsyncRecorderNeverBlocksTheCaller(t *testing.T) {
 		r.Eventf(obj, nil, corev1.EventTypeNormal, "More", "Reconcile", "x")
 	}
 	g.Expect(time.Since(start)).To(BeNumerically("<", time.Second), "recording must not wait for delivery")
-	g.Expect(testutil.ToFloat64(droppedEvents) - dropped).To(BeNumerically(">", 0), "overflow is dropped and counted")
+	g.Expect(testutil.ToFloat64(droppedEvents)-dropped).To(BeNumerically(">", 0), "overflow is dropped and counted")
 
 	close(inner.release)
 	g.Eventually(func() []string {
