@@ -111,24 +111,40 @@ func runGitRepos(ctx context.Context, env *Env) (*Result, error) {
 
 // waitAll polls until n GitRepositories in ns satisfy ok.
 func waitAll(ctx context.Context, c client.Client, ns string, n int, timeout time.Duration, ok func(*sourcev1.GitRepository) bool) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	return waitCount(timeout, n, func() (int, error) {
 		var list sourcev1.GitRepositoryList
-		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
-			return err
-		}
-		done := 0
-		for i := range list.Items {
-			if ok(&list.Items[i]) {
-				done++
-			}
-		}
-		if done == n {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
+		err := c.List(ctx, &list, client.InNamespace(ns))
+		return countWhere(list.Items, ok), err
+	})
+}
+
+// waitCount polls count until it reaches n or timeout passes.
+func waitCount(timeout time.Duration, n int, count func() (int, error)) error {
+	var err error
+	done := 0
+	// Listing hundreds of objects is not free: poll gently.
+	ok := poll(timeout, 200*time.Millisecond, func() bool {
+		done, err = count()
+		return err != nil || done == n
+	})
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("not all %d objects reached the state within %s", n, timeout)
+	if ok != nil {
+		return fmt.Errorf("only %d of %d objects reached the state within %s", done, n, timeout)
+	}
+	return nil
+}
+
+// countWhere counts the items for which ok holds.
+func countWhere[T any](items []T, ok func(*T) bool) int {
+	n := 0
+	for i := range items {
+		if ok(&items[i]) {
+			n++
+		}
+	}
+	return n
 }
 
 func benchClient(env *Env) (client.Client, error) {

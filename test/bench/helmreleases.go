@@ -157,22 +157,9 @@ func runHelmReleases(ctx context.Context, env *Env) (*Result, error) {
 }
 
 func waitHelmReleases(ctx context.Context, c client.Client, ns string, n int, ok func(*helmv2.HelmRelease) bool) error {
-	deadline := time.Now().Add(15 * time.Minute)
-	for time.Now().Before(deadline) {
+	return waitCount(15*time.Minute, n, func() (int, error) {
 		var list helmv2.HelmReleaseList
-		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
-			return err
-		}
-		done := 0
-		for i := range list.Items {
-			if ok(&list.Items[i]) {
-				done++
-			}
-		}
-		if done == n {
-			return nil
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return fmt.Errorf("not all %d HelmReleases reached the state in time", n)
+		err := c.List(ctx, &list, client.InNamespace(ns))
+		return countWhere(list.Items, ok), err
+	})
 }

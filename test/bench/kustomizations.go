@@ -164,22 +164,9 @@ func configMapVersions(ctx context.Context, c client.Client, ns, prefix string) 
 }
 
 func waitKustomizations(ctx context.Context, c client.Client, ns string, n int, ok func(*kustomizev1.Kustomization) bool) error {
-	deadline := time.Now().Add(15 * time.Minute)
-	for time.Now().Before(deadline) {
+	return waitCount(15*time.Minute, n, func() (int, error) {
 		var list kustomizev1.KustomizationList
-		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
-			return err
-		}
-		done := 0
-		for i := range list.Items {
-			if ok(&list.Items[i]) {
-				done++
-			}
-		}
-		if done == n {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("not all %d Kustomizations reached the state in time", n)
+		err := c.List(ctx, &list, client.InNamespace(ns))
+		return countWhere(list.Items, ok), err
+	})
 }

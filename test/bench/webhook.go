@@ -74,10 +74,10 @@ func runWebhook(ctx context.Context, env *Env) (*Result, error) {
 			return conditions.IsReady(ks) && (revision == "" || ks.Status.LastAppliedRevision == revision)
 		}
 	}
-	if err := poll(2*time.Minute, applied("")); err != nil {
+	if err := poll(2*time.Minute, 20*time.Millisecond, applied("")); err != nil {
 		return nil, err
 	}
-	if err := poll(time.Minute, func() bool {
+	if err := poll(time.Minute, 20*time.Millisecond, func() bool {
 		return c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "push"}, rcv) == nil && rcv.Status.WebhookPath != ""
 	}); err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func runWebhook(ctx context.Context, env *Env) (*Result, error) {
 			return nil, err
 		}
 		_ = resp.Body.Close()
-		if err := poll(time.Minute, applied("main@sha1:"+head)); err != nil {
+		if err := poll(time.Minute, 20*time.Millisecond, applied("main@sha1:"+head)); err != nil {
 			return nil, err
 		}
 		ds = append(ds, time.Since(start))
@@ -106,13 +106,14 @@ func runWebhook(ctx context.Context, env *Env) (*Result, error) {
 	return res, nil
 }
 
-func poll(timeout time.Duration, ok func() bool) error {
+// poll calls ok every interval until it holds or timeout passes.
+func poll(timeout, interval time.Duration, ok func() bool) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if ok() {
 			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(interval)
 	}
 	return fmt.Errorf("condition not met within %s", timeout)
 }
