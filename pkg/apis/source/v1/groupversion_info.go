@@ -1,9 +1,10 @@
 // Package v1 holds the source.toolkit.fluxcd.io/v1 API served by Ferry's
 // source-controller: GitRepository, HelmRepository, HelmChart and
-// OCIRepository. Group, kinds, field names, defaults and validation follow
-// Flux's v1 source API so existing Flux manifests apply unchanged; a Flux field
-// Ferry does not implement is left out of the schema, so the API server
-// rejects it instead of Ferry silently ignoring it.
+// OCIRepository, plus ExternalArtifact, which the ArtifactGenerator (or any
+// other producer) writes. Group, kinds, field names, defaults and validation
+// follow Flux's v1 source API so existing Flux manifests apply unchanged; a
+// Flux field Ferry does not implement is left out of the schema, so the API
+// server rejects it instead of Ferry silently ignoring it.
 // +kubebuilder:object:generate=true
 // +groupName=source.toolkit.fluxcd.io
 package v1

@@ -34,6 +34,7 @@ var (
 	_ Source = (*HelmRepository)(nil)
 	_ Source = (*HelmChart)(nil)
 	_ Source = (*OCIRepository)(nil)
+	_ Source = (*ExternalArtifact)(nil)
 )
 
 // timeoutOrDefault returns d's duration, or DefaultTimeout when d is unset.
