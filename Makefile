@@ -3,7 +3,7 @@
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
 
-MODULES := pkg source-controller kustomize-controller helm-controller notification-controller test
+MODULES := pkg source-controller kustomize-controller helm-controller notification-controller cli test
 CONTROLLERS := source-controller kustomize-controller helm-controller notification-controller
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
@@ -54,8 +54,9 @@ tidy: ## Tidy every module's go.mod.
 	for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy); done
 
 .PHONY: build
-build: ## Build the four controllers into bin/.
+build: ## Build the controllers and the ferry CLI into bin/.
 	for c in $(CONTROLLERS); do (cd $$c && go build -o $(LOCALBIN)/$$c .); done
+	cd cli && go build -o $(LOCALBIN)/ferry .
 
 .PHONY: verify
 verify: generate manifests fmt ## Regenerate and fail on any diff or untracked file.
