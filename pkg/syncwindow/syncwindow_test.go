@@ -39,13 +39,13 @@ func TestEvaluate(t *testing.T) {
 	}
 
 	tests := []struct {
-		name        string
-		windows     []Window
-		now         string
-		blocked     bool
-		manual      bool
-		reason      string
-		nextOpen    string
+		name     string
+		windows  []Window
+		now      string
+		blocked  bool
+		manual   bool
+		reason   string
+		nextOpen string
 	}{
 		{name: "no windows allow", now: "2026-12-07T03:00:00Z"},
 		{name: "inside allow window (Berlin is UTC+1 in December)", windows: []Window{businessHours(false)},
