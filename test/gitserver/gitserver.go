@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/fluxcd/pkg/gittestserver"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -84,6 +85,12 @@ func (s *Server) URL(repo string) string {
 // new commit on branch of repo, creating the repository and branch as needed,
 // and returns the commit hash.
 func (s *Server) Commit(repo, branch, message string, files map[string]string) (string, error) {
+	return s.CommitSigned(repo, branch, message, files, nil)
+}
+
+// CommitSigned is Commit with the commit signed by key (unsigned when key is
+// nil), for tests of signature verification.
+func (s *Server) CommitSigned(repo, branch, message string, files map[string]string, key *openpgp.Entity) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	bare := filepath.Join(s.Root(), repo)
@@ -137,6 +144,7 @@ func (s *Server) Commit(repo, branch, message string, files map[string]string) (
 	hash, err := wt.Commit(message, &gogit.CommitOptions{
 		Author:            &object.Signature{Name: "Ferry Test", Email: "test@ferry.local", When: time.Now()},
 		AllowEmptyCommits: true,
+		SignKey:           key,
 	})
 	if err != nil {
 		return "", err

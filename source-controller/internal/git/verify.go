@@ -2,10 +2,40 @@ package git
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 )
+
+// KeyRingSuffix marks the data keys of a verification Secret that hold
+// trusted keys: each holds an ASCII-armored OpenPGP public key ring. Other
+// data keys are ignored, as in Flux.
+const KeyRingSuffix = ".asc"
+
+// TrustedKeys returns the key rings of a verification Secret's data, in the
+// order of their names, and a digest that changes whenever one of them is
+// added, removed or edited, so a reconciler can tell that a verification it
+// recorded was made with other keys.
+func TrustedKeys(data map[string][]byte) (rings []string, digest string) {
+	h := sha256.New()
+	for _, name := range slices.Sorted(maps.Keys(data)) {
+		if !strings.HasSuffix(name, KeyRingSuffix) {
+			continue
+		}
+		rings = append(rings, string(data[name]))
+		// Length-prefix both parts so that moving bytes between a name and
+		// its value, or between entries, changes the digest.
+		for _, part := range [][]byte{[]byte(name), data[name]} {
+			h.Write([]byte{byte(len(part) >> 24), byte(len(part) >> 16), byte(len(part) >> 8), byte(len(part))})
+			h.Write(part)
+		}
+	}
+	return rings, "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
 
 // VerifyCommit checks that c's signature was made by one of the armored PGP
 // public key rings (one ring per entry, as found under the *.asc keys of

@@ -1,8 +1,11 @@
 package git
 
 import (
+	"bytes"
 	"testing"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	. "github.com/onsi/gomega"
 )
 
@@ -115,4 +118,44 @@ func TestVerifyTag(t *testing.T) {
 		g.Expect(err).To(MatchError(ErrVerification))
 		g.Expect(err.Error()).To(ContainSubstring("not a tag"))
 	})
+}
+
+// TestTrustedKeys pins what the verify.secretRef API doc promises: only the
+// .asc entries are key rings, one entry may hold several keys, and any edit
+// of those entries (and only of those) changes the digest.
+func TestTrustedKeys(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	signed := cloneRef(t, Reference{Branch: "master"})
+
+	base := map[string][]byte{"trusted.asc": []byte(fx.pubKey), "README": []byte("not a key")}
+	rings, digest := TrustedKeys(base)
+	g.Expect(rings).To(Equal([]string{fx.pubKey}), "entries not ending in .asc are ignored")
+	g.Expect(digest).To(HavePrefix("sha256:"))
+	_, err := VerifyCommit(signed, rings...)
+	g.Expect(err).NotTo(HaveOccurred())
+
+	_, same := TrustedKeys(map[string][]byte{"trusted.asc": []byte(fx.pubKey), "README": []byte("edited")})
+	g.Expect(same).To(Equal(digest), "an ignored entry does not change the digest")
+	for name, data := range map[string]map[string][]byte{
+		"edited":  {"trusted.asc": []byte(fx.other)},
+		"renamed": {"other.asc": []byte(fx.pubKey)},
+		"added":   {"trusted.asc": []byte(fx.pubKey), "other.asc": []byte(fx.other)},
+		"removed": {},
+	} {
+		_, d := TrustedKeys(data)
+		g.Expect(d).NotTo(Equal(digest), name)
+	}
+
+	// One armored ring holding two keys, the trusted one second.
+	var ring bytes.Buffer
+	w, err := armor.Encode(&ring, openpgp.PublicKeyType, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(fx.otherKey.Serialize(w)).To(Succeed())
+	g.Expect(fx.key.Serialize(w)).To(Succeed())
+	g.Expect(w.Close()).To(Succeed())
+	rings, _ = TrustedKeys(map[string][]byte{"team.asc": ring.Bytes()})
+	signer, err := VerifyCommit(signed, rings...)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(signer).To(Equal(fx.key.PrimaryKey.KeyIdString()))
 }

@@ -159,7 +159,13 @@ type GitRepositoryVerification struct {
 	Mode GitVerificationMode `json:"mode,omitempty"`
 
 	// secretRef names a Secret in the same namespace with the trusted public
-	// keys: PGP keys under *.asc keys, SSH keys under *.sshpub keys.
+	// keys. Every data key whose name ends in .asc must hold an ASCII-armored
+	// OpenPGP public key ring (one or more keys); a value that does not parse
+	// fails verification rather than being skipped, and data keys with other
+	// names are ignored. Only OpenPGP signatures are verified: a commit or
+	// tag signed with an SSH or X.509 key fails verification. A change of the
+	// keys, like a change of mode, is verified again at the next reconcile,
+	// even when the remote revision is unchanged.
 	// +required
 	SecretRef fluxmeta.LocalObjectReference `json:"secretRef"`
 }
@@ -230,6 +236,12 @@ type GitRepositoryStatus struct {
 	// change of mode triggers verification again.
 	// +optional
 	SourceVerificationMode *GitVerificationMode `json:"sourceVerificationMode,omitempty"`
+
+	// observedVerificationKeysDigest is the sha256 digest of the trusted keys
+	// (the .asc entries of spec.verify.secretRef) the current artifact was
+	// verified with, so a change of keys triggers verification again.
+	// +optional
+	ObservedVerificationKeysDigest string `json:"observedVerificationKeysDigest,omitempty"`
 
 	fluxmeta.ReconcileRequestStatus `json:",inline"`
 }

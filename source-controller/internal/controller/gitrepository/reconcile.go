@@ -35,6 +35,10 @@ type scope struct {
 	commit *git.Commit
 	// included holds the artifacts of included repositories, in spec order.
 	included []*fluxmeta.Artifact
+	// keyRings are the trusted keys of spec.verify.secretRef and keysDigest
+	// identifies them; both are empty when the spec asks for no verification.
+	keyRings   []string
+	keysDigest string
 }
 
 // reconcile runs the steps in order and stops at the first error.
@@ -49,6 +53,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository)
 		r.checkStorage,
 		r.resolve,
 		r.resolveIncludes,
+		r.readVerificationKeys,
 		r.checkout,
 		r.verify,
 		r.copyIncludes,
@@ -167,38 +172,58 @@ func (r *Reconciler) upToDate(s *scope) bool {
 		!slices.Equal(st.ObservedInclude, obj.Spec.Include) || !sameArtifacts(st.IncludedArtifacts, s.included) {
 		return false
 	}
-	if obj.Spec.Verification != nil && !conditions.IsTrue(obj, sourcev1.SourceVerifiedCondition) {
-		return false
-	}
-	return true
+	return verifiedAsSpecified(obj, s.keysDigest)
 }
 
-// verify checks the commit's or tag's signature against the PGP keys in
-// spec.verify.secretRef. Sets SourceVerified.
-func (r *Reconciler) verify(ctx context.Context, s *scope) error {
+// verifiedAsSpecified reports whether the stored artifact needs no new
+// signature check: verification is off, or the last one succeeded with the
+// mode and keys the spec names now. Without the mode and keys comparison a
+// stricter mode or a revoked key would only be enforced at the next commit.
+func verifiedAsSpecified(obj *sourcev1.GitRepository, keysDigest string) bool {
+	v := obj.Spec.Verification
+	if v == nil {
+		return true
+	}
+	mode := obj.Status.SourceVerificationMode
+	return conditions.IsTrue(obj, sourcev1.SourceVerifiedCondition) &&
+		mode != nil && *mode == v.GetMode() && obj.Status.ObservedVerificationKeysDigest == keysDigest
+}
+
+// readVerificationKeys reads the trusted keys of spec.verify.secretRef, on
+// every reconcile, so checkout can tell whether they changed since the last
+// verification. Sets SourceVerified to False when the Secret cannot be read.
+func (r *Reconciler) readVerificationKeys(ctx context.Context, s *scope) error {
+	v := s.obj.Spec.Verification
+	if v == nil {
+		return nil
+	}
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: s.obj.Namespace, Name: v.SecretRef.Name}
+	if err := r.Get(ctx, key, secret); err != nil {
+		err = fmt.Errorf("failed to get secret '%s' named in spec.verify.secretRef: %w", key, err)
+		conditions.MarkFalse(s.obj, sourcev1.SourceVerifiedCondition, sourcev1.VerificationErrorReason, "%s", err)
+		return outcome.RetryErr(sourcev1.VerificationErrorReason, err)
+	}
+	s.keyRings, s.keysDigest = git.TrustedKeys(secret.Data)
+	return nil
+}
+
+// verify checks the commit's or tag's signature against the keys read from
+// spec.verify.secretRef, and records the mode and keys it verified with.
+// Sets SourceVerified.
+func (r *Reconciler) verify(_ context.Context, s *scope) error {
 	obj := s.obj
 	v := obj.Spec.Verification
 	if v == nil {
 		conditions.Delete(obj, sourcev1.SourceVerifiedCondition)
 		obj.Status.SourceVerificationMode = nil
+		obj.Status.ObservedVerificationKeysDigest = ""
 		return nil
 	}
 	if s.commit == nil {
-		return nil // unchanged and verified before
+		return nil // unchanged, and verified before with this mode and these keys
 	}
-	secret := &corev1.Secret{}
-	key := types.NamespacedName{Namespace: obj.Namespace, Name: v.SecretRef.Name}
-	if err := r.Get(ctx, key, secret); err != nil {
-		err = fmt.Errorf("failed to get secret '%s' named in spec.verify.secretRef: %w", key, err)
-		conditions.MarkFalse(obj, sourcev1.SourceVerifiedCondition, sourcev1.VerificationErrorReason, "%s", err)
-		return outcome.RetryErr(sourcev1.VerificationErrorReason, err)
-	}
-	var keyRings []string
-	for name, data := range secret.Data {
-		if strings.HasSuffix(name, ".asc") {
-			keyRings = append(keyRings, string(data))
-		}
-	}
+	keyRings := s.keyRings
 	var verified []string
 	if v.VerifyTag() {
 		if s.commit.Tag == nil {
@@ -219,6 +244,7 @@ func (r *Reconciler) verify(ctx context.Context, s *scope) error {
 	}
 	mode := v.GetMode()
 	obj.Status.SourceVerificationMode = &mode
+	obj.Status.ObservedVerificationKeysDigest = s.keysDigest
 	conditions.MarkTrue(obj, sourcev1.SourceVerifiedCondition, fluxmeta.SucceededReason,
 		"verified signature of %s", strings.Join(verified, " and "))
 	return nil
