@@ -1,0 +1,34 @@
+package objects
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// PrintTable writes summaries as `ferry get` shows them: one row per
+// object with NAMESPACE (when wide across namespaces), KIND/NAME, READY,
+// REVISION, SUSPENDED, AGE and the Ready message.
+func PrintTable(w io.Writer, items []Summary, withNamespace bool, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	header := []string{"KIND/NAME", "READY", "REVISION", "SUSPENDED", "AGE", "MESSAGE"}
+	if withNamespace {
+		header = append([]string{"NAMESPACE"}, header...)
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, s := range items {
+		row := []string{s.Ref(), s.Ready, s.Revision, fmt.Sprint(s.Suspended), Age(s.Created, now), oneLine(s.Message)}
+		if withNamespace {
+			row = append([]string{s.Namespace}, row...)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
+}
+
+// oneLine keeps a multi-line condition message on its row.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
