@@ -10,7 +10,6 @@ import (
 
 	"github.com/ferrycd/ferry/notification-controller/internal/controller"
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/pkg/options"
 )
@@ -31,7 +30,6 @@ func main() {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(notificationv1.AddToScheme(scheme))
-	utilruntime.Must(notificationv1beta3.AddToScheme(scheme))
 	manager.Run("notification-controller", opts, scheme, func(s *manager.Setup) error {
 		return controller.Setup(context.Background(), s, eventsAddr, nc, opts.Concurrent)
 	})

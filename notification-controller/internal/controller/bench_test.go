@@ -20,7 +20,6 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
 )
 
 // benchNamespaces × benchApps objects post events; each namespace has one
@@ -60,9 +59,9 @@ func benchSetup(b *testing.B) {
 			benchNS = append(benchNS, ns)
 			create(b, newProvider(ns, "sink", "generic", ts))
 			for i := range benchApps {
-				create(b, newAlert(ns, fmt.Sprintf("app-%d", i), "sink", func(a *notificationv1beta3.Alert) {
+				create(b, newAlert(ns, fmt.Sprintf("app-%d", i), "sink", func(a *notificationv1.Alert) {
 					a.Spec.EventSources[0].Name = fmt.Sprintf("app-%d", i)
-				}), newAlert(ns, fmt.Sprintf("ks-%d", i), "sink", func(a *notificationv1beta3.Alert) {
+				}), newAlert(ns, fmt.Sprintf("ks-%d", i), "sink", func(a *notificationv1.Alert) {
 					a.Spec.EventSources[0] = notificationv1.CrossNamespaceObjectReference{Kind: "Kustomization", Name: "*"}
 				}))
 			}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/ferrycd/ferry/notification-controller/internal/httpserver"
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
 )
 
 // TestAlertFiltering runs events through the real endpoint and cache and
@@ -30,16 +29,16 @@ func TestAlertFiltering(t *testing.T) {
 	create(t, newGitRepository(apps, "webapp", map[string]string{"team": "a"}), newGitRepository(apps, "api", map[string]string{"team": "b"}))
 
 	sinks := map[string]*sink{}
-	alerts := map[string]*notificationv1beta3.Alert{
+	alerts := map[string]*notificationv1.Alert{
 		"all":    newAlert(apps, "all", "all"),
-		"errors": newAlert(apps, "errors", "errors", func(a *notificationv1beta3.Alert) { a.Spec.EventSeverity = "error" }),
-		"labels": newAlert(apps, "labels", "labels", func(a *notificationv1beta3.Alert) {
+		"errors": newAlert(apps, "errors", "errors", func(a *notificationv1.Alert) { a.Spec.EventSeverity = "error" }),
+		"labels": newAlert(apps, "labels", "labels", func(a *notificationv1.Alert) {
 			a.Spec.EventSources[0].MatchLabels = map[string]string{"team": "a"}
 		}),
-		"include": newAlert(apps, "include", "include", func(a *notificationv1beta3.Alert) { a.Spec.InclusionList = []string{"^fetch"} }),
-		"exclude": newAlert(apps, "exclude", "exclude", func(a *notificationv1beta3.Alert) { a.Spec.ExclusionList = []string{"^stored"} }),
-		"named":   newAlert(apps, "named", "named", func(a *notificationv1beta3.Alert) { a.Spec.EventSources[0].Name = "api" }),
-		"cross-explicit": newAlert(ops, "cross-explicit", "cross-explicit", func(a *notificationv1beta3.Alert) {
+		"include": newAlert(apps, "include", "include", func(a *notificationv1.Alert) { a.Spec.InclusionList = []string{"^fetch"} }),
+		"exclude": newAlert(apps, "exclude", "exclude", func(a *notificationv1.Alert) { a.Spec.ExclusionList = []string{"^stored"} }),
+		"named":   newAlert(apps, "named", "named", func(a *notificationv1.Alert) { a.Spec.EventSources[0].Name = "api" }),
+		"cross-explicit": newAlert(ops, "cross-explicit", "cross-explicit", func(a *notificationv1.Alert) {
 			a.Spec.EventSources[0].Namespace = apps
 		}),
 		"cross-implicit": newAlert(ops, "cross-implicit", "cross-implicit"),
@@ -87,15 +86,15 @@ func TestCommitStatus(t *testing.T) {
 	github, gitlab := newSink(t, http.StatusCreated), newSink(t, http.StatusCreated)
 	create(t,
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "token"}, StringData: map[string]string{"token": "t0ken"}},
-		newProvider(ns, "github", "github", github.URL+"/org/app", func(p *notificationv1beta3.Provider) {
+		newProvider(ns, "github", "github", github.URL+"/org/app", func(p *notificationv1.Provider) {
 			p.Spec.SecretRef = &fluxmeta.LocalObjectReference{Name: "token"}
 		}),
-		newProvider(ns, "gitlab", "gitlab", gitlab.URL+"/group/app.git", func(p *notificationv1beta3.Provider) {
+		newProvider(ns, "gitlab", "gitlab", gitlab.URL+"/group/app.git", func(p *notificationv1.Provider) {
 			p.Spec.SecretRef = &fluxmeta.LocalObjectReference{Name: "token"}
 		}),
 	)
 	for _, p := range []string{"github", "gitlab"} {
-		create(t, newAlert(ns, p, p, func(a *notificationv1beta3.Alert) {
+		create(t, newAlert(ns, p, p, func(a *notificationv1.Alert) {
 			a.Spec.EventSources[0] = notificationv1.CrossNamespaceObjectReference{Kind: "Kustomization", Name: "webapp"}
 		}))
 	}

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 )
 
@@ -48,8 +47,8 @@ func create(t testing.TB, objs ...client.Object) {
 func waitCached(t testing.TB, ns string, alerts, providers int) {
 	t.Helper()
 	NewWithT(t).Eventually(func(g Gomega) {
-		var al notificationv1beta3.AlertList
-		var pl notificationv1beta3.ProviderList
+		var al notificationv1.AlertList
+		var pl notificationv1.ProviderList
 		g.Expect(cached.List(context.Background(), &al, client.InNamespace(ns))).To(Succeed())
 		g.Expect(cached.List(context.Background(), &pl, client.InNamespace(ns))).To(Succeed())
 		g.Expect(al.Items).To(HaveLen(alerts))
@@ -57,10 +56,10 @@ func waitCached(t testing.TB, ns string, alerts, providers int) {
 	}, timeout, 20*time.Millisecond).Should(Succeed())
 }
 
-func newProvider(ns, name, typ, address string, mutate ...func(*notificationv1beta3.Provider)) *notificationv1beta3.Provider {
-	p := &notificationv1beta3.Provider{
+func newProvider(ns, name, typ, address string, mutate ...func(*notificationv1.Provider)) *notificationv1.Provider {
+	p := &notificationv1.Provider{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec:       notificationv1beta3.ProviderSpec{Type: typ, Address: address},
+		Spec:       notificationv1.ProviderSpec{Type: typ, Address: address},
 	}
 	for _, m := range mutate {
 		m(p)
@@ -68,10 +67,10 @@ func newProvider(ns, name, typ, address string, mutate ...func(*notificationv1be
 	return p
 }
 
-func newAlert(ns, name, provider string, mutate ...func(*notificationv1beta3.Alert)) *notificationv1beta3.Alert {
-	a := &notificationv1beta3.Alert{
+func newAlert(ns, name, provider string, mutate ...func(*notificationv1.Alert)) *notificationv1.Alert {
+	a := &notificationv1.Alert{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: notificationv1beta3.AlertSpec{
+		Spec: notificationv1.AlertSpec{
 			ProviderRef:  fluxmeta.LocalObjectReference{Name: provider},
 			EventSources: []notificationv1.CrossNamespaceObjectReference{{Kind: "GitRepository", Name: "*"}},
 		},

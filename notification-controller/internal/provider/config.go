@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 )
 
 // Secrets are the Secrets a Provider names; a field is nil when the Provider
@@ -28,7 +28,7 @@ type Secrets struct {
 // ConfigFor resolves a Provider and its Secrets into a notifier Config.
 // Secret keys override the spec's fields, as in Flux, so credentials can be
 // kept out of the spec. Errors name keys and fields, never their values.
-func ConfigFor(p *notificationv1beta3.Provider, s Secrets) (Config, error) {
+func ConfigFor(p *notificationv1.Provider, s Secrets) (Config, error) {
 	cfg := Config{
 		Type:        p.Spec.Type,
 		Address:     p.Spec.Address,

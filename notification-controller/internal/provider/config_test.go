@@ -10,13 +10,13 @@ import (
 
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 )
 
-func newProvider(mutate ...func(*notificationv1beta3.Provider)) *notificationv1beta3.Provider {
-	p := &notificationv1beta3.Provider{
+func newProvider(mutate ...func(*notificationv1.Provider)) *notificationv1.Provider {
+	p := &notificationv1.Provider{
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "0c9c2e41-1111"},
-		Spec: notificationv1beta3.ProviderSpec{
+		Spec: notificationv1.ProviderSpec{
 			Type: "slack", Address: "https://spec.example/hook", Channel: "general", Username: "spec-user",
 			Proxy: "http://spec-proxy.example:3128",
 		},
@@ -31,7 +31,7 @@ func newProvider(mutate ...func(*notificationv1beta3.Provider)) *notificationv1b
 // win over the spec's fields.
 func TestConfigSecretOverridesSpec(t *testing.T) {
 	g := NewWithT(t)
-	p := newProvider(func(p *notificationv1beta3.Provider) {
+	p := newProvider(func(p *notificationv1.Provider) {
 		p.Spec.Timeout = &metav1.Duration{Duration: 3 * time.Second}
 	})
 	cfg, err := ConfigFor(p, Secrets{Auth: &corev1.Secret{Data: map[string][]byte{
@@ -61,12 +61,12 @@ func TestConfigSpecOnly(t *testing.T) {
 	g.Expect(cfg.Address).To(Equal("https://spec.example/hook"))
 	g.Expect(cfg.Username).To(Equal("spec-user"))
 	g.Expect(cfg.Proxy.Host).To(Equal("spec-proxy.example:3128"))
-	g.Expect(cfg.Timeout).To(Equal(notificationv1beta3.DefaultProviderTimeout))
+	g.Expect(cfg.Timeout).To(Equal(notificationv1.DefaultProviderTimeout))
 }
 
 func TestConfigProxySecretRef(t *testing.T) {
 	g := NewWithT(t)
-	p := newProvider(func(p *notificationv1beta3.Provider) {
+	p := newProvider(func(p *notificationv1.Provider) {
 		p.Spec.ProxySecretRef = &fluxmeta.LocalObjectReference{Name: "proxy"}
 	})
 	cfg, err := ConfigFor(p, Secrets{Proxy: &corev1.Secret{Data: map[string][]byte{

@@ -14,7 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 )
 
 // TestErrorsSayWhatToRetry checks the classification the dispatcher retries
@@ -91,9 +91,9 @@ func TestPrivateCA(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(srv.Close)
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	p := &notificationv1beta3.Provider{
+	p := &notificationv1.Provider{
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"},
-		Spec:       notificationv1beta3.ProviderSpec{Type: "generic", Address: srv.URL},
+		Spec:       notificationv1.ProviderSpec{Type: "generic", Address: srv.URL},
 	}
 
 	cfg, err := ConfigFor(p, Secrets{})

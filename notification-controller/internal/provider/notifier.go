@@ -20,7 +20,7 @@ import (
 
 	eventv1 "github.com/fluxcd/pkg/apis/event/v1"
 
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 )
 
 // Notifier delivers one event to one service.
@@ -64,33 +64,33 @@ type Config struct {
 func New(cfg Config) (Notifier, error) {
 	client := newHTTPClient(cfg)
 	switch cfg.Type {
-	case notificationv1beta3.GenericProvider:
+	case notificationv1.GenericProvider:
 		return newGeneric(cfg, client, false)
-	case notificationv1beta3.GenericHMACProvider:
+	case notificationv1.GenericHMACProvider:
 		return newGeneric(cfg, client, true)
-	case notificationv1beta3.SlackProvider:
+	case notificationv1.SlackProvider:
 		return newSlack(cfg, client)
-	case notificationv1beta3.DiscordProvider:
+	case notificationv1.DiscordProvider:
 		return newDiscord(cfg, client)
-	case notificationv1beta3.RocketProvider:
+	case notificationv1.RocketProvider:
 		return newRocket(cfg, client)
-	case notificationv1beta3.MSTeamsProvider:
+	case notificationv1.MSTeamsProvider:
 		return newMSTeams(cfg, client)
-	case notificationv1beta3.GoogleChatProvider:
+	case notificationv1.GoogleChatProvider:
 		return newGoogleChat(cfg, client)
-	case notificationv1beta3.TelegramProvider:
+	case notificationv1.TelegramProvider:
 		return newTelegram(cfg, client)
-	case notificationv1beta3.AlertManagerProvider:
+	case notificationv1.AlertManagerProvider:
 		return newAlertmanager(cfg, client)
-	case notificationv1beta3.GrafanaProvider:
+	case notificationv1.GrafanaProvider:
 		return newGrafana(cfg, client)
-	case notificationv1beta3.GitHubProvider:
+	case notificationv1.GitHubProvider:
 		return newGitHub(cfg, client)
-	case notificationv1beta3.GitLabProvider:
+	case notificationv1.GitLabProvider:
 		return newGitLab(cfg, client)
-	case notificationv1beta3.GiteaProvider:
+	case notificationv1.GiteaProvider:
 		return newGitea(cfg, client)
-	case notificationv1beta3.BitbucketProvider:
+	case notificationv1.BitbucketProvider:
 		return newBitbucket(cfg, client)
 	default:
 		return nil, fmt.Errorf("unsupported provider type %q", cfg.Type)

@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 )
 
 // TestDispatcherMemoryBudget checks that all queues together never hold
@@ -24,7 +24,7 @@ func TestDispatcherMemoryBudget(t *testing.T) {
 	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
 	t.Cleanup(stuck.Close)
 	t.Cleanup(func() { close(release) })
-	reader := newReader(newProvider("apps", "stuck", "generic", stuck.URL, func(p *notificationv1beta3.Provider) {
+	reader := newReader(newProvider("apps", "stuck", "generic", stuck.URL, func(p *notificationv1.Provider) {
 		p.Spec.Timeout = &metav1.Duration{Duration: time.Hour}
 	}))
 	d := &Dispatcher{Reader: reader, Log: logr.Discard(), QueueSize: 1000, MaxQueuedBytes: 10 * 1024}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/ferrycd/ferry/notification-controller/internal/httpserver"
 	"github.com/ferrycd/ferry/notification-controller/internal/ttlset"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 )
 
 // maxDedupKeys bounds the de-duplication memory to a few megabytes.
@@ -103,7 +103,7 @@ const warnInterval = 5 * time.Minute
 
 // warn records a Warning event on a broken Alert and logs it, at most once
 // per warnInterval per Alert.
-func (s *EventServer) warn(a *notificationv1beta3.Alert, reason, message string) {
+func (s *EventServer) warn(a *notificationv1.Alert, reason, message string) {
 	key := types.NamespacedName{Namespace: a.Namespace, Name: a.Name}
 	now := time.Now()
 	s.warned.mu.Lock()

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 )
 
 // FuzzEventEndpoint posts arbitrary bodies to the event endpoint, with
@@ -18,11 +18,11 @@ func FuzzEventEndpoint(f *testing.F) {
 	reader := newReader(
 		newProvider("apps", "p", "generic", sk.URL),
 		newAlert("apps", "all", "p"),
-		newAlert("apps", "labels", "p", func(a *notificationv1beta3.Alert) {
+		newAlert("apps", "labels", "p", func(a *notificationv1.Alert) {
 			a.Spec.EventSources[0].MatchLabels = map[string]string{"team": "a"}
 			a.Spec.InclusionList = []string{"^stored", "("}
 		}),
-		newAlert("ops", "any", "p", func(a *notificationv1beta3.Alert) { a.Spec.EventSources[0].Namespace = "*" }),
+		newAlert("ops", "any", "p", func(a *notificationv1.Alert) { a.Spec.EventSources[0].Namespace = "*" }),
 	)
 	s := New(Options{Reader: reader, RateLimitInterval: 0, Dispatcher: fastDispatcher()})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -13,7 +13,6 @@ import (
 
 	"github.com/ferrycd/ferry/notification-controller/internal/httpserver"
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
 )
 
 // matchTimeout bounds the Alert matching of one event.
@@ -97,7 +96,7 @@ func (s *EventServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // missing Provider is reported on the Alert, throttled like other broken
 // configuration.
 func (s *EventServer) providerUsable(ctx context.Context, t target) bool {
-	p := &notificationv1beta3.Provider{}
+	p := &notificationv1.Provider{}
 	if err := s.Reader.Get(ctx, t.provider, p, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
 			s.warn(t.alert, notificationv1.InvalidConfigReason,
@@ -114,7 +113,7 @@ func (s *EventServer) providerUsable(ctx context.Context, t target) bool {
 // of precedence, lowest first: the object's event.toolkit.fluxcd.io
 // annotations, the Alert's eventMetadata, its summary, and what the
 // reporting controller set, which no Alert can override.
-func notificationFor(in *incoming, a *notificationv1beta3.Alert) eventv1.Event {
+func notificationFor(in *incoming, a *notificationv1.Alert) eventv1.Event {
 	e := in.event
 	size := len(in.annotations) + len(a.Spec.EventMetadata) + len(in.controller) + 1
 	md := make(map[string]string, size)

@@ -18,7 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ferrycd/ferry/notification-controller/internal/httpserver"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 )
 
 const waitFor = 10 * time.Second
@@ -65,7 +65,7 @@ func TestEventReachesProvider(t *testing.T) {
 	sk := newSink(t, http.StatusOK)
 	s := startServer(t, newReader(
 		newProvider("apps", "p", "generic", sk.URL),
-		newAlert("apps", "a", "p", func(a *notificationv1beta3.Alert) {
+		newAlert("apps", "a", "p", func(a *notificationv1.Alert) {
 			a.Spec.Summary = "prod"
 			a.Spec.EventMetadata = map[string]string{"cluster": "eu-1"}
 		}),
@@ -90,7 +90,7 @@ func TestSlowProviderNeverBlocksTheSender(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	fast := newSink(t, http.StatusOK)
 	s := startServer(t, newReader(
-		newProvider("apps", "stuck", "generic", stuck.URL, func(p *notificationv1beta3.Provider) {
+		newProvider("apps", "stuck", "generic", stuck.URL, func(p *notificationv1.Provider) {
 			p.Spec.Timeout = &metav1.Duration{Duration: time.Hour}
 		}),
 		newProvider("apps", "fast", "generic", fast.URL),
@@ -129,7 +129,7 @@ func TestDeliveryFailures(t *testing.T) {
 		newProvider("apps", "rejecting", "generic", rejecting.URL),
 		newProvider("apps", "unknown", "pigeon", failing.URL),
 		newProvider("apps", "unreachable", "generic", closed),
-		newProvider("apps", "nosecret", "generic", failing.URL, func(p *notificationv1beta3.Provider) {
+		newProvider("apps", "nosecret", "generic", failing.URL, func(p *notificationv1.Provider) {
 			p.Spec.SecretRef = &fluxmeta.LocalObjectReference{Name: "missing"}
 		}),
 		newAlert("apps", "a1", "failing"), newAlert("apps", "a2", "rejecting"), newAlert("apps", "a3", "unknown"),
@@ -152,7 +152,7 @@ func TestSuspendedProviderGetsNothing(t *testing.T) {
 	sk := newSink(t, http.StatusOK)
 	live := newSink(t, http.StatusOK)
 	s := startServer(t, newReader(
-		newProvider("apps", "off", "generic", sk.URL, func(p *notificationv1beta3.Provider) { p.Spec.Suspend = true }),
+		newProvider("apps", "off", "generic", sk.URL, func(p *notificationv1.Provider) { p.Spec.Suspend = true }),
 		newProvider("apps", "on", "generic", live.URL),
 		newAlert("apps", "a", "off"), newAlert("apps", "b", "on"),
 	))
@@ -168,7 +168,7 @@ func TestProviderSecretChangesApply(t *testing.T) {
 	first, second := newSink(t, http.StatusOK), newSink(t, http.StatusOK)
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "addr"},
 		Data: map[string][]byte{"address": []byte(first.URL)}}
-	reader := newReader(secret, newAlert("apps", "a", "p"), newProvider("apps", "p", "generic", "", func(p *notificationv1beta3.Provider) {
+	reader := newReader(secret, newAlert("apps", "a", "p"), newProvider("apps", "p", "generic", "", func(p *notificationv1.Provider) {
 		p.Spec.SecretRef = &fluxmeta.LocalObjectReference{Name: "addr"}
 	}))
 	s := startServer(t, reader)

@@ -23,14 +23,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 )
 
 var testScheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(notificationv1beta3.AddToScheme(s))
+	utilruntime.Must(notificationv1.AddToScheme(s))
 	utilruntime.Must(sourcev1.AddToScheme(s))
 	return s
 }()
@@ -40,7 +39,7 @@ var testScheme = func() *runtime.Scheme {
 // own logic; the controller package runs the same server on a real cache.
 func newReader(objs ...client.Object) client.Client {
 	return fake.NewClientBuilder().WithScheme(testScheme).WithObjects(objs...).
-		WithIndex(&notificationv1beta3.Alert{}, AlertSourceIndex, alertSourceKeys).Build()
+		WithIndex(&notificationv1.Alert{}, AlertSourceIndex, alertSourceKeys).Build()
 }
 
 // fastDispatcher retries quickly, so failure tests finish at once.
@@ -98,10 +97,10 @@ func encode(t *testing.T, e eventv1.Event) []byte {
 	return data
 }
 
-func newAlert(ns, name, provider string, mutate ...func(*notificationv1beta3.Alert)) *notificationv1beta3.Alert {
-	a := &notificationv1beta3.Alert{
+func newAlert(ns, name, provider string, mutate ...func(*notificationv1.Alert)) *notificationv1.Alert {
+	a := &notificationv1.Alert{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: notificationv1beta3.AlertSpec{
+		Spec: notificationv1.AlertSpec{
 			ProviderRef:  fluxmeta.LocalObjectReference{Name: provider},
 			EventSources: []notificationv1.CrossNamespaceObjectReference{{Kind: "GitRepository", Name: "*"}},
 		},
@@ -112,10 +111,10 @@ func newAlert(ns, name, provider string, mutate ...func(*notificationv1beta3.Ale
 	return a
 }
 
-func newProvider(ns, name, typ, address string, mutate ...func(*notificationv1beta3.Provider)) *notificationv1beta3.Provider {
-	p := &notificationv1beta3.Provider{
+func newProvider(ns, name, typ, address string, mutate ...func(*notificationv1.Provider)) *notificationv1.Provider {
+	p := &notificationv1.Provider{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: "0c9c2e41-0000"},
-		Spec:       notificationv1beta3.ProviderSpec{Type: typ, Address: address},
+		Spec:       notificationv1.ProviderSpec{Type: typ, Address: address},
 	}
 	for _, m := range mutate {
 		m(p)

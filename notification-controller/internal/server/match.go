@@ -15,7 +15,6 @@ import (
 
 	"github.com/ferrycd/ferry/notification-controller/internal/kinds"
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
 )
 
 // AlertSourceIndex indexes Alerts by "<namespace>/<kind>" of each event
@@ -26,7 +25,7 @@ const AlertSourceIndex = ".spec.eventSources.namespaceKind"
 
 // alertSourceKeys is the index function of AlertSourceIndex.
 func alertSourceKeys(o client.Object) []string {
-	a, ok := o.(*notificationv1beta3.Alert)
+	a, ok := o.(*notificationv1.Alert)
 	if !ok {
 		return nil
 	}
@@ -39,7 +38,7 @@ func alertSourceKeys(o client.Object) []string {
 
 // IndexAlerts registers AlertSourceIndex with the manager's cache.
 func IndexAlerts(ctx context.Context, indexer client.FieldIndexer) error {
-	return indexer.IndexField(ctx, &notificationv1beta3.Alert{}, AlertSourceIndex, alertSourceKeys)
+	return indexer.IndexField(ctx, &notificationv1.Alert{}, AlertSourceIndex, alertSourceKeys)
 }
 
 // sourceNamespace is the namespace an event source selects: its own, or the
@@ -54,7 +53,7 @@ func sourceNamespace(s notificationv1.CrossNamespaceObjectReference, alertNamesp
 
 // target is one Alert an event is forwarded for, and its Provider.
 type target struct {
-	alert    *notificationv1beta3.Alert
+	alert    *notificationv1.Alert
 	provider types.NamespacedName
 }
 
@@ -67,7 +66,7 @@ type matcher struct {
 	patterns             patternCache
 	log                  logr.Logger
 	// warn reports a broken Alert to its owner; it may be nil.
-	warn func(alert *notificationv1beta3.Alert, reason, message string)
+	warn func(alert *notificationv1.Alert, reason, message string)
 }
 
 // match returns the Alerts that forward the event.
@@ -77,7 +76,7 @@ func (m *matcher) match(ctx context.Context, in *incoming) ([]target, error) {
 	labels := &lazyLabels{}
 	var out []target
 	for _, key := range []string{obj.Namespace + "/" + obj.Kind, "*/" + obj.Kind} {
-		var list notificationv1beta3.AlertList
+		var list notificationv1.AlertList
 		if err := m.reader.List(ctx, &list, client.MatchingFields{AlertSourceIndex: key}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing Alerts: %w", err)
 		}
@@ -99,7 +98,7 @@ func (m *matcher) match(ctx context.Context, in *incoming) ([]target, error) {
 // accepts applies one Alert's filters in the order that is cheapest first:
 // suspension, namespace, severity, source selector, then the message
 // regular expressions.
-func (m *matcher) accepts(ctx context.Context, a *notificationv1beta3.Alert, in *incoming, labels *lazyLabels) bool {
+func (m *matcher) accepts(ctx context.Context, a *notificationv1.Alert, in *incoming, labels *lazyLabels) bool {
 	e := &in.event
 	if a.Spec.Suspend {
 		return false

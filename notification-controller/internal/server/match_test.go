@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 )
 
@@ -84,23 +83,23 @@ func TestMessageAllowed(t *testing.T) {
 // which ones an event reaches.
 func TestMatchAlerts(t *testing.T) {
 	repo := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "webapp", Labels: map[string]string{"team": "a"}}}
-	alerts := []*notificationv1beta3.Alert{
+	alerts := []*notificationv1.Alert{
 		newAlert("apps", "all", "p"),
-		newAlert("apps", "errors-only", "p", func(a *notificationv1beta3.Alert) { a.Spec.EventSeverity = "error" }),
-		newAlert("apps", "suspended", "p", func(a *notificationv1beta3.Alert) { a.Spec.Suspend = true }),
-		newAlert("apps", "other-kind", "p", func(a *notificationv1beta3.Alert) { a.Spec.EventSources[0].Kind = "Kustomization" }),
-		newAlert("apps", "team-a", "p", func(a *notificationv1beta3.Alert) {
+		newAlert("apps", "errors-only", "p", func(a *notificationv1.Alert) { a.Spec.EventSeverity = "error" }),
+		newAlert("apps", "suspended", "p", func(a *notificationv1.Alert) { a.Spec.Suspend = true }),
+		newAlert("apps", "other-kind", "p", func(a *notificationv1.Alert) { a.Spec.EventSources[0].Kind = "Kustomization" }),
+		newAlert("apps", "team-a", "p", func(a *notificationv1.Alert) {
 			a.Spec.EventSources[0].MatchLabels = map[string]string{"team": "a"}
 		}),
-		newAlert("apps", "team-b", "p", func(a *notificationv1beta3.Alert) {
+		newAlert("apps", "team-b", "p", func(a *notificationv1.Alert) {
 			a.Spec.EventSources[0].MatchLabels = map[string]string{"team": "b"}
 		}),
-		newAlert("apps", "include-fail", "p", func(a *notificationv1beta3.Alert) { a.Spec.InclusionList = []string{"fail"} }),
-		newAlert("apps", "exclude-stored", "p", func(a *notificationv1beta3.Alert) { a.Spec.ExclusionList = []string{"^stored"} }),
-		newAlert("apps", "bad-regexp", "p", func(a *notificationv1beta3.Alert) { a.Spec.ExclusionList = []string{"("} }),
+		newAlert("apps", "include-fail", "p", func(a *notificationv1.Alert) { a.Spec.InclusionList = []string{"fail"} }),
+		newAlert("apps", "exclude-stored", "p", func(a *notificationv1.Alert) { a.Spec.ExclusionList = []string{"^stored"} }),
+		newAlert("apps", "bad-regexp", "p", func(a *notificationv1.Alert) { a.Spec.ExclusionList = []string{"("} }),
 		newAlert("ops", "implicit-ns", "p"),
-		newAlert("ops", "explicit-ns", "p", func(a *notificationv1beta3.Alert) { a.Spec.EventSources[0].Namespace = "apps" }),
-		newAlert("ops", "any-ns", "p", func(a *notificationv1beta3.Alert) {
+		newAlert("ops", "explicit-ns", "p", func(a *notificationv1.Alert) { a.Spec.EventSources[0].Namespace = "apps" }),
+		newAlert("ops", "any-ns", "p", func(a *notificationv1.Alert) {
 			a.Spec.EventSources = append(a.Spec.EventSources, ref("GitRepository", "*", "*"), ref("GitRepository", "webapp", "apps"))
 		}),
 	}
@@ -113,7 +112,7 @@ func TestMatchAlerts(t *testing.T) {
 	run := func(noCross bool, e eventv1.Event) (names []string, warned []string) {
 		t.Helper()
 		m := &matcher{reader: reader, noCrossNamespaceRefs: noCross, log: logr.Discard(),
-			warn: func(a *notificationv1beta3.Alert, reason, _ string) { warned = append(warned, a.Name+":"+reason) }}
+			warn: func(a *notificationv1.Alert, reason, _ string) { warned = append(warned, a.Name+":"+reason) }}
 		in, err := decodeEvent(encode(t, e), time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -162,7 +161,7 @@ func TestNotificationMetadataPrecedence(t *testing.T) {
 		}
 	})), time.Now())
 	g.Expect(err).NotTo(HaveOccurred())
-	a := newAlert("apps", "a", "p", func(a *notificationv1beta3.Alert) {
+	a := newAlert("apps", "a", "p", func(a *notificationv1.Alert) {
 		a.Spec.EventMetadata = map[string]string{"team": "from-alert", "revision": "from-alert", "summary": "from-alert"}
 		a.Spec.Summary = "from-summary"
 	})

@@ -11,15 +11,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ferrycd/ferry/notification-controller/internal/provider"
-	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 )
 
 // notifierFor returns the Provider and a notifier for it. The notifier (and
 // its HTTP client with open connections) is rebuilt only when the Provider
 // or one of its Secrets changed, which the resource versions tell without
 // comparing contents.
-func (d *Dispatcher) notifierFor(ctx context.Context, w *worker) (*notificationv1beta3.Provider, provider.Notifier, error) {
-	p := &notificationv1beta3.Provider{}
+func (d *Dispatcher) notifierFor(ctx context.Context, w *worker) (*notificationv1.Provider, provider.Notifier, error) {
+	p := &notificationv1.Provider{}
 	if err := d.Reader.Get(ctx, w.key, p, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, nil, fmt.Errorf("reading Provider %s: %w", w.key, err)
 	}

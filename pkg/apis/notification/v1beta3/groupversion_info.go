@@ -1,8 +1,10 @@
-// Package v1beta3 holds the notification.toolkit.fluxcd.io/v1beta3 API served
-// by Ferry's notification-controller: Provider (where and how to send
-// notifications) and Alert (which events to send to a Provider). As in Flux,
-// both are static objects: they have no status and are read when an event
-// arrives, not reconciled on their own.
+// Package v1beta3 keeps the notification.toolkit.fluxcd.io/v1beta3 API
+// served, so manifests written for Flux before Provider and Alert moved to
+// v1 still apply. Its kinds are the v1 kinds under the older version: the
+// specs are the v1 types themselves, so both versions have one schema by
+// construction and the API server converts between them by changing
+// apiVersion alone, with no conversion webhook. Objects are stored at v1 and
+// the notification-controller reads v1.
 // +kubebuilder:object:generate=true
 // +groupName=notification.toolkit.fluxcd.io
 package v1beta3

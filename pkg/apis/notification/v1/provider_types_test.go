@@ -1,4 +1,4 @@
-package v1beta3
+package v1
 
 import (
 	"testing"
