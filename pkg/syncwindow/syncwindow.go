@@ -73,12 +73,21 @@ func Parse(name string, kind Kind, schedule string, duration time.Duration, time
 	return w, nil
 }
 
-// ActiveAt reports whether the window is active at t: some activation s has
-// s <= t < s+Duration. The first activation after t-Duration is the only
-// candidate, since later ones start after it.
+// ActiveAt reports whether the window is active at t.
 func (w Window) ActiveAt(t time.Time) bool {
+	_, active := w.activeUntil(t)
+	return active
+}
+
+// activeUntil returns the end of the activation covering t, if any: some
+// activation s has s <= t < s+Duration. The first activation after
+// t-Duration is the only candidate, since later ones start after it.
+func (w Window) activeUntil(t time.Time) (time.Time, bool) {
 	s := w.schedule.Next(t.In(w.location).Add(-w.Duration))
-	return !s.After(t)
+	if s.After(t) {
+		return time.Time{}, false
+	}
+	return s.Add(w.Duration), true
 }
 
 // nextActivation is the first activation strictly after t.
@@ -151,8 +160,8 @@ func nextOpen(windows []Window, now time.Time) time.Time {
 	limit := now.Add(horizon)
 	for _, w := range windows {
 		// The end of an activation that covers now is a boundary too.
-		if s := w.schedule.Next(now.In(w.location).Add(-w.Duration)); !s.After(now) {
-			candidates = append(candidates, s.Add(w.Duration))
+		if end, active := w.activeUntil(now); active {
+			candidates = append(candidates, end)
 		}
 		for s, n := w.nextActivation(now), 0; !s.After(limit) && n < 1000; s, n = w.nextActivation(s), n+1 {
 			candidates = append(candidates, s, s.Add(w.Duration))
