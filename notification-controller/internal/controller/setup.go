@@ -13,8 +13,8 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	receiverctrl "github.com/ferrycd/ferry/notification-controller/internal/controller/receiver"
-	"github.com/ferrycd/ferry/notification-controller/internal/receiver"
-	"github.com/ferrycd/ferry/notification-controller/internal/server"
+	"github.com/ferrycd/ferry/notification-controller/internal/events"
+	"github.com/ferrycd/ferry/notification-controller/internal/webhook"
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/pkg/outcome"
 )
@@ -50,10 +50,10 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 // eventsAddr and the webhook receiver.
 func Setup(ctx context.Context, s *manager.Setup, eventsAddr string, opts Options, concurrent int) error {
 	mgr := s.Manager
-	if err := server.IndexAlerts(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := events.IndexAlerts(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
-	if err := receiver.IndexReceivers(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := webhook.IndexReceivers(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 
@@ -77,7 +77,7 @@ func Setup(ctx context.Context, s *manager.Setup, eventsAddr string, opts Option
 	if eventsAddr == "" {
 		eventsAddr = DefaultEventsAddr
 	}
-	events := server.New(server.Options{
+	eventServer := events.New(events.Options{
 		Addr:                 eventsAddr,
 		Reader:               mgr.GetClient(),
 		Log:                  s.Log.WithName("event-server"),
@@ -85,10 +85,10 @@ func Setup(ctx context.Context, s *manager.Setup, eventsAddr string, opts Option
 		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
 		Recorder:             s.Recorder,
 	})
-	if err := mgr.Add(events); err != nil {
+	if err := mgr.Add(eventServer); err != nil {
 		return err
 	}
-	webhooks := receiver.NewHandler(receiver.Handler{
+	webhooks := webhook.NewHandler(webhook.Handler{
 		Client:               mgr.GetClient(),
 		APIReader:            mgr.GetAPIReader(),
 		Log:                  s.Log.WithName("webhook-receiver"),

@@ -7,17 +7,14 @@ package receiver
 
 import (
 	"context"
-	"time"
 
 	"github.com/fluxcd/pkg/runtime/patch"
 	"github.com/fluxcd/pkg/runtime/predicates"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -61,45 +58,27 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 
 // Reconcile publishes one Receiver's webhook path.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	start := time.Now()
-	obj := &notificationv1.Receiver{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, obj)
-	}
-	if !controllerutil.ContainsFinalizer(obj, notificationv1.NotificationFinalizer) {
-		base := obj.DeepCopy()
-		controllerutil.AddFinalizer(obj, notificationv1.NotificationFinalizer)
-		if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-	}
-	if obj.Spec.Suspend {
-		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
-		return ctrl.Result{}, nil
-	}
-	patcher := patch.NewSerialPatcher(obj, r.Client)
-	err := r.reconcile(ctx, obj)
-	return r.Finish(ctx, patcher, obj, start, err)
+	return outcome.Lifecycle[*notificationv1.Receiver]{
+		Client: r.Client,
+		// The finalizer is Flux's, so Receivers created under Flux delete
+		// cleanly too.
+		Finalizer: notificationv1.NotificationFinalizer,
+		Finisher:  &r.Finisher,
+		Suspended: func(obj *notificationv1.Receiver) bool { return obj.Spec.Suspend },
+		Cleanup:   r.forgetMetrics,
+		Steps: func(ctx context.Context, obj *notificationv1.Receiver, _ *patch.SerialPatcher) error {
+			return r.reconcile(ctx, obj)
+		},
+	}.Run(ctx, req.NamespacedName, &notificationv1.Receiver{})
 }
 
-// finalize forgets the Receiver's metrics, then removes its finalizer. The
-// finalizer is Flux's, so Receivers created under Flux delete cleanly too.
-func (r *Reconciler) finalize(ctx context.Context, obj *notificationv1.Receiver) error {
-	if !controllerutil.ContainsFinalizer(obj, notificationv1.NotificationFinalizer) {
-		return nil
-	}
+// forgetMetrics deletes a deleted Receiver's metric series, so a scrape
+// stops reporting a Receiver that no longer exists.
+func (r *Reconciler) forgetMetrics(_ context.Context, obj *notificationv1.Receiver) error {
 	if r.Metrics != nil {
 		ref := corev1.ObjectReference{Kind: notificationv1.ReceiverKind, Namespace: obj.Namespace, Name: obj.Name}
 		r.Metrics.DeleteCondition(ref, "Ready")
 		r.Metrics.DeleteDuration(ref)
-	}
-	base := obj.DeepCopy()
-	controllerutil.RemoveFinalizer(obj, notificationv1.NotificationFinalizer)
-	if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
-		return err
 	}
 	return nil
 }

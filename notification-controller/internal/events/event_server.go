@@ -1,9 +1,9 @@
-// Package server is the notification-controller's event endpoint: it
+// Package events is the notification-controller's event endpoint: it
 // accepts the events the other controllers post (Flux's event JSON), drops
 // invalid and duplicate ones, matches them against Alerts read from the
 // manager's cache, and hands a notification per match to a per-Provider
 // queue whose worker delivers it, so the sender never waits on a Provider.
-package server
+package events
 
 import (
 	"context"

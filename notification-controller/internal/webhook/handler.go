@@ -1,10 +1,10 @@
-// Package receiver serves Receivers' webhooks: a request to
+// Package webhook serves Receivers' webhooks: a request to
 // /hook/<sha256(token+name+namespace)> is authenticated the way its
 // Receiver's type says (HMAC signature, shared token, or payload shape) and,
 // when it passes, every object the Receiver lists gets the
 // reconcile.fluxcd.io/requestedAt annotation so its controller reconciles at
 // once.
-package receiver
+package webhook
 
 import (
 	"context"
