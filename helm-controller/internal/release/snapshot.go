@@ -8,8 +8,8 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/ferrycd/ferry/helm-controller/internal/values"
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	"github.com/ferrycd/ferry/pkg/helmvalues"
 )
 
 // Observe turns the latest release in storage, and the history before it,
@@ -21,7 +21,7 @@ func Observe(rel *helmrelease.Release, history []*helmrelease.Release, recorded 
 	if rel == nil {
 		return nil
 	}
-	c := &Current{Version: rel.Version, ConfigDigest: values.Digest(rel.Config)}
+	c := &Current{Version: rel.Version, ConfigDigest: helmvalues.Digest(rel.Config)}
 	for _, snap := range recorded {
 		if snap.Targets(rel.Name, rel.Namespace, rel.Version) && snap.ConfigDigest != "" {
 			c.ConfigDigest = snap.ConfigDigest
@@ -67,7 +67,7 @@ func Snapshot(rel *helmrelease.Release) *helmv2.Snapshot {
 		Name:         rel.Name,
 		Namespace:    rel.Namespace,
 		Version:      rel.Version,
-		ConfigDigest: values.Digest(rel.Config),
+		ConfigDigest: helmvalues.Digest(rel.Config),
 	}
 	if rel.Chart != nil && rel.Chart.Metadata != nil {
 		s.ChartName = rel.Chart.Metadata.Name

@@ -13,10 +13,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	"github.com/ferrycd/ferry/pkg/helmvalues"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
-
-	"github.com/ferrycd/ferry/helm-controller/internal/values"
 )
 
 // scope is what the steps of one reconcile share.
@@ -87,11 +86,11 @@ func (r *Reconciler) checkDependencies(ctx context.Context, s *scope) error {
 
 // composeValues merges valuesFrom and values and digests the result.
 func (r *Reconciler) composeValues(ctx context.Context, s *scope) error {
-	vals, err := values.Compose(ctx, r.Client, s.obj)
+	vals, err := helmvalues.Compose(ctx, r.Client, s.obj)
 	if err != nil {
 		return outcome.RetryErr(helmv2.InitFailedReason, err)
 	}
-	s.values, s.digest = vals, values.Digest(vals)
+	s.values, s.digest = vals, helmvalues.Digest(vals)
 	return nil
 }
 

@@ -1,7 +1,19 @@
-// Package values composes a HelmRelease's values the way Flux does:
-// spec.valuesFrom in list order, then spec.values merged over them, then
-// every valuesFrom entry with a targetPath set over both.
-package values
+// Package helmvalues composes a HelmRelease's values the way Flux does. It
+// lives in pkg, not in helm-controller, because the controller and the
+// `ferry diff hr` CLI must compute the very same values (and digest) from
+// the same spec, or the diff would show a release the controller never
+// makes.
+//
+// The order, as Flux documents it and as its own tests pin it: the plain
+// spec.valuesFrom entries merge at the root in list order, a later one
+// overwriting an earlier one; spec.values is merged over them; then every
+// entry with a targetPath is set in list order and overwrites everything,
+// spec.values included (Flux: "when targetPath is set, it will overwrite
+// everything before, including inline values"), which is how `helm --set`
+// wins over `--values`. A targetPath value is typed like `helm --set`
+// (true, false, null and integers are not strings) unless it is wrapped in
+// single or double quotes, which makes it a string as `--set-string` would.
+package helmvalues
 
 import (
 	"context"
@@ -9,6 +21,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/strvals"
@@ -55,13 +68,27 @@ func Compose(ctx context.Context, reader client.Reader, obj *helmv2.HelmRelease)
 		if !ok {
 			continue
 		}
-		// Like Flux, the value is given to --set as a single string.
-		if err := strvals.ParseIntoString(ref.TargetPath+"="+string(data), result); err != nil {
+		if err := SetPath(result, ref.TargetPath, string(data)); err != nil {
 			return nil, fmt.Errorf("unable to set targetPath '%s' from %s '%s/%s': %w",
 				ref.TargetPath, ref.Kind, obj.Namespace, ref.Name, err)
 		}
 	}
 	return result, nil
+}
+
+// SetPath sets value at path in `helm --set` syntax, as Flux does for a
+// valuesFrom targetPath: a value wrapped in single or double quotes is a
+// string (--set-string), any other is typed by Helm's --set rules, so
+// false is a boolean, 3 an integer and null a null (which Helm reads as
+// "drop the chart's default").
+func SetPath(values map[string]any, path, value string) error {
+	quoted := len(value) >= 2 &&
+		((strings.HasPrefix(value, `"`) && strings.HasSuffix(value, `"`)) ||
+			(strings.HasPrefix(value, "'") && strings.HasSuffix(value, "'")))
+	if quoted {
+		return strvals.ParseIntoString(path+"="+value[1:len(value)-1], values)
+	}
+	return strvals.ParseInto(path+"="+value, values)
 }
 
 // read returns the valuesKey of the referenced object; ok is false when an

@@ -1,4 +1,4 @@
-package values
+package helmvalues
 
 import (
 	"context"
@@ -20,7 +20,10 @@ func TestCompose(t *testing.T) {
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "base"},
 			Data: map[string]string{"values.yaml": "a: base\nb: base\nnested: {p: 1, q: 1}\n", "custom": "c: custom\n"}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "secret"},
-			Data: map[string][]byte{"values.yaml": []byte("b: secret\nnested: {q: 2}\n"), "pw": []byte("s3cr3t")}},
+			Data: map[string][]byte{"values.yaml": []byte("b: secret\nnested: {q: 2}\n"), "pw": []byte("s3cr3t"),
+				"off": []byte("false"), "three": []byte("3"), "quoted": []byte(`"false"`), "squoted": []byte("'3'"), "zero": []byte("007")}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "list"},
+			Data: map[string]string{"values.yaml": "flat: value\nnested: {configuration: [one, two, three]}\n", "key": "value"}},
 	).Build()
 	for _, tt := range []struct {
 		name    string
@@ -45,6 +48,29 @@ func TestCompose(t *testing.T) {
 			from:   []helmv2.ValuesReference{{Kind: "Secret", Name: "secret", ValuesKey: "pw", TargetPath: "auth.password"}},
 			inline: `{"auth":{"password":"inline","user":"u"}}`,
 			want:   map[string]any{"auth": map[string]any{"password": "s3cr3t", "user": "u"}},
+		},
+		{
+			name:   "targetPath wins over inline values and valuesFrom listed after it",
+			from:   []helmv2.ValuesReference{{Kind: "ConfigMap", Name: "list", ValuesKey: "key", TargetPath: "nested.configuration[0]"}, {Kind: "ConfigMap", Name: "list"}},
+			inline: `{"nested":{"configuration":["list","item","option"]}}`,
+			want:   map[string]any{"flat": "value", "nested": map[string]any{"configuration": []any{"value", "item", "option"}}},
+		},
+		{
+			name: "targetPath values are typed like helm --set",
+			from: []helmv2.ValuesReference{
+				{Kind: "Secret", Name: "secret", ValuesKey: "off", TargetPath: "feature.enabled"},
+				{Kind: "Secret", Name: "secret", ValuesKey: "three", TargetPath: "replicas"},
+				{Kind: "Secret", Name: "secret", ValuesKey: "zero", TargetPath: "code"},
+			},
+			want: map[string]any{"feature": map[string]any{"enabled": false}, "replicas": int64(3), "code": "007"},
+		},
+		{
+			name: "quoted targetPath values stay strings",
+			from: []helmv2.ValuesReference{
+				{Kind: "Secret", Name: "secret", ValuesKey: "quoted", TargetPath: "feature.enabled"},
+				{Kind: "Secret", Name: "secret", ValuesKey: "squoted", TargetPath: "replicas"},
+			},
+			want: map[string]any{"feature": map[string]any{"enabled": "false"}, "replicas": "3"},
 		},
 		{
 			name: "optional missing object and key are skipped",
