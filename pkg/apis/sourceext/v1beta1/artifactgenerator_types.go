@@ -156,15 +156,18 @@ type CopyOperation struct {
 	// +required
 	From string `json:"from"`
 
-	// to is "@artifact/path": a directory when it ends in "/" (or is the root),
-	// a file otherwise.
+	// to is "@artifact/path": a directory when it ends in "/" (or is the
+	// root), else the file name a single file from "from" is copied to. What
+	// a glob or a directory selects always goes under it as a directory.
 	// +kubebuilder:validation:Pattern="^@(artifact)/(.*)$"
 	// +kubebuilder:validation:MaxLength=1024
 	// +required
 	To string `json:"to"`
 
-	// exclude lists glob patterns, matched against the path relative to the
-	// source's root, of files to leave out of what from selected.
+	// exclude lists glob patterns of files to leave out of what from
+	// selected: a pattern without "/" matches the file name at any depth
+	// ("*.md"), one with "/" the path from the source's root
+	// ("**/testdata/**").
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	Exclude []string `json:"exclude,omitempty"`
