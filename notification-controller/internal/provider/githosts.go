@@ -23,6 +23,9 @@ const (
 	maxGitLabDesc    = 255
 	maxGiteaDesc     = 255
 	maxBitbucketDesc = 255
+	// maxAzureDevOpsDesc keeps descriptions short enough for the pull
+	// request view, which cuts longer ones.
+	maxAzureDevOpsDesc = 255
 )
 
 // gitHost posts a commit status through one host's API. send does the
@@ -64,15 +67,8 @@ func newGitHub(cfg Config, client *http.Client) (Notifier, error) {
 	if err := requireToken(cfg); err != nil {
 		return nil, err
 	}
-	base := githubAPI
-	if addr.host != githubHost {
-		base = addr.scheme + "://" + addr.host + "/api/v3"
-	}
-	headers := map[string]string{
-		"Authorization":        "Bearer " + cfg.Token,
-		"Accept":               "application/vnd.github+json",
-		"X-GitHub-Api-Version": "2022-11-28",
-	}
+	base := githubAPIBase(addr)
+	headers := githubHeaders(cfg.Token)
 	send := func(ctx context.Context, c *http.Client, s *commitStatus) error {
 		u, err := apiURL(base, "repos", owner, repo, "statuses", s.sha)
 		if err != nil {
@@ -86,6 +82,24 @@ func newGitHub(cfg Config, client *http.Client) (Notifier, error) {
 		return do(ctx, c, request{url: u, body: body, headers: headers})
 	}
 	return &gitHost{client: client, providerUID: cfg.ProviderUID, send: send}, nil
+}
+
+// githubAPIBase is the REST API of the GitHub the repository lives on:
+// api.github.com, or a GitHub Enterprise Server's /api/v3.
+func githubAPIBase(addr repoAddress) string {
+	if addr.host == githubHost {
+		return githubAPI
+	}
+	return addr.scheme + "://" + addr.host + "/api/v3"
+}
+
+// githubHeaders authenticate with the token and pin the REST API version.
+func githubHeaders(token string) map[string]string {
+	return map[string]string{
+		"Authorization":        "Bearer " + token,
+		"Accept":               "application/vnd.github+json",
+		"X-GitHub-Api-Version": "2022-11-28",
+	}
 }
 
 // newGitLab posts to POST /api/v4/projects/{url-encoded path or id}/statuses/{sha}.
@@ -189,6 +203,97 @@ func newBitbucket(cfg Config, client *http.Client) (Notifier, error) {
 			"url": web, "description": truncate(s.description, maxBitbucketDesc),
 		}
 		return do(ctx, c, request{url: u, body: body, user: user, pass: pass})
+	}
+	return &gitHost{client: client, providerUID: cfg.ProviderUID, send: send}, nil
+}
+
+// newBitbucketServer posts a build status to Bitbucket Server or Data
+// Center's POST /rest/api/latest/projects/{key}/repos/{slug}/commits/{sha}/builds.
+// The address is the repository's HTTP clone URL
+// (https://<host>[/<context>]/scm/<key>/<slug>.git); it authenticates with
+// the Secret's token as a bearer token, or with username and password. A
+// status with the same key replaces the previous one, so no lookup of the
+// existing status is needed.
+func newBitbucketServer(cfg Config, client *http.Client) (Notifier, error) {
+	addr, err := parseRepoAddress(cfg.Address)
+	if err != nil {
+		return nil, err
+	}
+	// Anything before the last /scm/ is the server's context path.
+	prefix, id, ok := "", "", false
+	if i := strings.LastIndex("/"+addr.path, "/scm/"); i >= 0 {
+		prefix, id, ok = addr.path[:i], addr.path[i+len("scm/"):], true
+	}
+	key, slug, ok2 := strings.Cut(id, "/")
+	if !ok || !ok2 || key == "" || slug == "" || strings.Contains(slug, "/") {
+		return nil, errors.New("bitbucketserver provider address must be the repository's HTTP clone URL: https://<host>/scm/<project>/<repository>.git")
+	}
+	headers := map[string]string{"X-Atlassian-Token": "no-check"}
+	var user, pass string
+	switch {
+	case cfg.Token != "":
+		headers["Authorization"] = "Bearer " + cfg.Token
+	case cfg.Username != "" && cfg.Password != "":
+		user, pass = cfg.Username, cfg.Password
+	default:
+		return nil, errors.New("bitbucketserver provider needs a 'token', or 'username' and 'password', in spec.secretRef")
+	}
+	base := addr.scheme + "://" + addr.host + "/" + prefix
+	web := cfg.Address
+	send := func(ctx context.Context, c *http.Client, s *commitStatus) error {
+		u, err := apiURL(base, "rest", "api", "latest", "projects", key, "repos", slug, "commits", s.sha, "builds")
+		if err != nil {
+			return permanent("building the status URL: %w", err)
+		}
+		state := "SUCCESSFUL"
+		if s.failed {
+			state = "FAILED"
+		}
+		id := sha1.Sum([]byte(s.context))
+		body := map[string]string{
+			"key": hex.EncodeToString(id[:]), "state": state, "name": s.context,
+			"description": truncate(s.description, maxBitbucketDesc), "url": web,
+		}
+		return do(ctx, c, request{url: u, body: body, headers: headers, user: user, pass: pass})
+	}
+	return &gitHost{client: client, providerUID: cfg.ProviderUID, send: send}, nil
+}
+
+// newAzureDevOps posts a commit status to Azure DevOps'
+// POST /{organization}/{project}/_apis/git/repositories/{repository}/commits/{sha}/statuses.
+// The address is the repository URL
+// (https://dev.azure.com/<organization>/<project>/_git/<repository>) and the
+// token a personal access token, sent as the basic-auth password as Azure
+// DevOps expects.
+func newAzureDevOps(cfg Config, client *http.Client) (Notifier, error) {
+	addr, err := parseRepoAddress(cfg.Address)
+	if err != nil {
+		return nil, err
+	}
+	parts := strings.Split(addr.path, "/")
+	if len(parts) != 4 || parts[2] != "_git" || parts[0] == "" || parts[1] == "" || parts[3] == "" {
+		return nil, errors.New("azuredevops provider address must name a repository as https://<host>/<organization>/<project>/_git/<repository>")
+	}
+	if err := requireToken(cfg); err != nil {
+		return nil, err
+	}
+	base := addr.scheme + "://" + addr.host
+	send := func(ctx context.Context, c *http.Client, s *commitStatus) error {
+		u, err := apiURL(base, parts[0], parts[1], "_apis", "git", "repositories", parts[3], "commits", s.sha, "statuses")
+		if err != nil {
+			return permanent("building the status URL: %w", err)
+		}
+		u.RawQuery = "api-version=6.0"
+		state := "succeeded"
+		if s.failed {
+			state = "error"
+		}
+		body := map[string]any{
+			"state":       state,
+			"description": truncate(s.description, maxAzureDevOpsDesc),
+			"context":     map[string]string{"genre": "fluxcd", "name": s.context},
+		}
+		return do(ctx, c, request{url: u, body: body, pass: cfg.Token})
 	}
 	return &gitHost{client: client, providerUID: cfg.ProviderUID, send: send}, nil
 }

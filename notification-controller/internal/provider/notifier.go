@@ -1,14 +1,17 @@
 // Package provider turns a Flux event into the request each notification
 // service expects: a chat message (Slack, Teams, Discord, Google Chat,
-// Rocket.Chat, Telegram), an alert (Alertmanager), an annotation (Grafana), a
-// signed or plain JSON webhook, or a commit status on a Git host (GitHub,
-// GitLab, Gitea, Bitbucket).
+// Rocket.Chat, Telegram, Webex, Matrix, Lark, Zulip), an alert or incident
+// (Alertmanager, PagerDuty, Opsgenie, Datadog, Sentry), an annotation
+// (Grafana), a signed or plain JSON webhook, a NATS message, a GitHub
+// repository dispatch, or a commit status on a Git host (GitHub, GitLab,
+// Gitea, Bitbucket Cloud and Server, Azure DevOps).
 //
 // The payloads are small structs written here rather than pulled from each
 // vendor's SDK: every service needs one POST, the SDKs would add megabytes
 // and their own retry loops, and the dispatcher already owns retries, timeouts
-// and backoff. Errors never carry the address, token or password, because
-// they end up in logs.
+// and backoff. NATS is the exception: its wire protocol is not HTTP, so it
+// uses the NATS project's own client. Errors never carry the address, token
+// or password, because they end up in logs.
 package provider
 
 import (
@@ -92,6 +95,30 @@ func New(cfg Config) (Notifier, error) {
 		return newGitea(cfg, client)
 	case notificationv1.BitbucketProvider:
 		return newBitbucket(cfg, client)
+	case notificationv1.BitbucketServerProvider:
+		return newBitbucketServer(cfg, client)
+	case notificationv1.AzureDevOpsProvider:
+		return newAzureDevOps(cfg, client)
+	case notificationv1.GitHubDispatchProvider:
+		return newGitHubDispatch(cfg, client)
+	case notificationv1.PagerDutyProvider:
+		return newPagerDuty(cfg, client)
+	case notificationv1.OpsgenieProvider:
+		return newOpsgenie(cfg, client)
+	case notificationv1.DataDogProvider:
+		return newDataDog(cfg, client)
+	case notificationv1.SentryProvider:
+		return newSentry(cfg, client)
+	case notificationv1.WebexProvider:
+		return newWebex(cfg, client)
+	case notificationv1.MatrixProvider:
+		return newMatrix(cfg, client)
+	case notificationv1.LarkProvider:
+		return newLark(cfg, client)
+	case notificationv1.ZulipProvider:
+		return newZulip(cfg, client)
+	case notificationv1.NATSProvider:
+		return newNATS(cfg)
 	default:
 		return nil, fmt.Errorf("unsupported provider type %q", cfg.Type)
 	}

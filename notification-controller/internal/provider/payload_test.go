@@ -24,6 +24,8 @@ type payloadCase struct {
 	// cfg builds the Config for a sink at base (scheme://host:port).
 	cfg      func(base string) Config
 	severity string
+	// method is the HTTP method the service expects; empty means POST.
+	method string
 	// answer is what the sink replies with 200.
 	answer string
 	// uri is the request target the service expects.
@@ -301,7 +303,7 @@ func mustJSON(v any) string {
 // TestPayloads posts an event through every provider type to a loopback sink
 // and checks the request is exactly what the real service accepts.
 func TestPayloads(t *testing.T) {
-	for _, tc := range payloadCases {
+	for _, tc := range append(payloadCases, fluxParityCases...) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			g := NewWithT(t)
@@ -313,7 +315,11 @@ func TestPayloads(t *testing.T) {
 			reqs := s.requests()
 			g.Expect(reqs).To(HaveLen(1))
 			c := reqs[0]
-			g.Expect(c.Method).To(Equal(http.MethodPost))
+			method := tc.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			g.Expect(c.Method).To(Equal(method))
 			g.Expect(c.URI).To(Equal(tc.uri))
 			for k, v := range tc.headers {
 				g.Expect(c.Header.Get(k)).To(Equal(v), k)

@@ -64,12 +64,53 @@ const (
 
 	// BitbucketProvider sets a build status on a Bitbucket Cloud repository.
 	BitbucketProvider string = "bitbucket"
+
+	// BitbucketServerProvider sets a build status on a Bitbucket Server or
+	// Data Center repository.
+	BitbucketServerProvider string = "bitbucketserver"
+
+	// AzureDevOpsProvider sets a commit status on an Azure DevOps
+	// repository.
+	AzureDevOpsProvider string = "azuredevops"
+
+	// GitHubDispatchProvider sends a repository_dispatch event to a GitHub
+	// repository, so a workflow can run on Flux events.
+	GitHubDispatchProvider string = "githubdispatch"
+
+	// PagerDutyProvider triggers an incident for error events and resolves
+	// it (and records a change) for info events, through the Events API v2.
+	PagerDutyProvider string = "pagerduty"
+
+	// OpsgenieProvider creates an Opsgenie alert.
+	OpsgenieProvider string = "opsgenie"
+
+	// DataDogProvider posts a Datadog event.
+	DataDogProvider string = "datadog"
+
+	// WebexProvider posts a Markdown message to a Webex room.
+	WebexProvider string = "webex"
+
+	// SentryProvider reports error events as Sentry errors and info events
+	// as transactions, to the project the DSN in the address names.
+	SentryProvider string = "sentry"
+
+	// MatrixProvider posts a text message to a Matrix room.
+	MatrixProvider string = "matrix"
+
+	// LarkProvider posts a card message to a Lark (Feishu) webhook.
+	LarkProvider string = "lark"
+
+	// ZulipProvider posts a message to a Zulip stream and topic.
+	ZulipProvider string = "zulip"
+
+	// NATSProvider publishes the event as JSON on a NATS subject.
+	NATSProvider string = "nats"
 )
 
 // ProviderSpec says where notifications go and how to authenticate there.
 type ProviderSpec struct {
 	// type of the Provider, which decides the payload and the API spoken.
-	// +kubebuilder:validation:Enum=slack;discord;msteams;rocket;generic;generic-hmac;github;gitlab;gitea;bitbucket;googlechat;telegram;alertmanager;grafana
+	// +kubebuilder:validation:Enum=slack;discord;msteams;rocket;generic;generic-hmac;github;gitlab;gitea;bitbucket;googlechat;telegram;alertmanager;grafana;bitbucketserver;azuredevops;githubdispatch;pagerduty;opsgenie;datadog;webex;sentry;matrix;lark;zulip;nats
 	// +required
 	Type string `json:"type"`
 
