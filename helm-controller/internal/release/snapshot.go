@@ -34,7 +34,14 @@ func Observe(rel *helmrelease.Release, history []*helmrelease.Release, recorded 
 		c.ChartName, c.ChartVersion = rel.Chart.Metadata.Name, rel.Chart.Metadata.Version
 	}
 	hooks := testHooks(rel)
+	// A chart without test hooks leaves nothing in the release to say the
+	// test action ran; the snapshot records it as an empty map instead.
 	c.Tested = hooks != nil
+	for _, snap := range recorded {
+		if snap.Targets(rel.Name, rel.Namespace, rel.Version) && snap.HasBeenTested() {
+			c.Tested = true
+		}
+	}
 	for _, h := range hooks {
 		if h.Phase == helmv2.TestHookPhaseFailed {
 			c.TestFailed = true
@@ -57,6 +64,26 @@ func SetConfigDigest(history helmv2.Snapshots, rel *helmrelease.Release, digest 
 			snap.ConfigDigest = digest
 		}
 	}
+}
+
+// MarkTested records in rel's snapshot that its test action succeeded:
+// the hooks that ran, or an empty map when the chart has none, so a chart
+// without tests counts as tested and is not tested again. It returns how
+// many test hooks ran.
+func MarkTested(history helmv2.Snapshots, rel *helmrelease.Release) int {
+	if rel == nil {
+		return 0
+	}
+	hooks := testHooks(rel)
+	if hooks == nil {
+		hooks = map[string]*helmv2.TestHookStatus{}
+	}
+	for _, snap := range history {
+		if snap.Targets(rel.Name, rel.Namespace, rel.Version) {
+			snap.SetTestHooks(hooks)
+		}
+	}
+	return len(hooks)
 }
 
 // Snapshot records rel as a status.history entry.
@@ -96,9 +123,7 @@ func Sync(history *helmv2.Snapshots, latest *helmrelease.Release, stored []*helm
 		}
 		for i, old := range *history {
 			if old.Targets(rel.Name, rel.Namespace, rel.Version) {
-				snap := Snapshot(rel)
-				snap.ConfigDigest, snap.OCIDigest = old.ConfigDigest, old.OCIDigest
-				(*history)[i] = snap
+				(*history)[i] = carry(old, Snapshot(rel))
 			}
 		}
 	}
@@ -114,14 +139,24 @@ func Record(history *helmv2.Snapshots, rel *helmrelease.Release) {
 	s := Snapshot(rel)
 	for i, old := range *history {
 		if old.Targets(s.Name, s.Namespace, s.Version) {
-			s.ConfigDigest, s.OCIDigest = old.ConfigDigest, old.OCIDigest
-			(*history)[i] = s
+			(*history)[i] = carry(old, s)
 			history.SortByVersion()
 			return
 		}
 	}
 	*history = append(*history, s)
 	history.SortByVersion()
+}
+
+// carry moves what only the controller knows of a release version from
+// its old snapshot to a fresh one: the values and OCI digests it asked for
+// and, when the release itself shows no test hook run, that its tests ran.
+func carry(old, s *helmv2.Snapshot) *helmv2.Snapshot {
+	s.ConfigDigest, s.OCIDigest = old.ConfigDigest, old.OCIDigest
+	if !s.HasBeenTested() {
+		s.TestHooks = old.TestHooks
+	}
+	return s
 }
 
 // testHooks returns the test hooks of rel that ran, by name, or nil when

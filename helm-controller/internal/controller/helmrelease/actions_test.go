@@ -14,6 +14,7 @@ import (
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	"github.com/ferrycd/ferry/pkg/apis/meta"
+	"github.com/ferrycd/ferry/test/suite"
 
 	"github.com/ferrycd/ferry/helm-controller/internal/action"
 )
@@ -68,6 +69,28 @@ func TestTestHooks(t *testing.T) {
 			g.Expect(hr.Status.History.Latest().HasTestInPhase("Failed")).To(BeTrue())
 		})
 		g.Expect(conditions.GetReason(hr, helmv2.TestSuccessCondition)).To(Equal(helmv2.TestFailedReason))
+	})
+	t.Run("chart without test hooks counts as tested", func(t *testing.T) {
+		g := NewWithT(t)
+		ns := newNamespace(t)
+		publishHelmChart(t, ns, "chart", "1.0.0", goodChart)
+		hr := newRelease(t, ns, "app", func(hr *helmv2.HelmRelease) { hr.Spec.Test = &helmv2.Test{Enable: true} })
+		waitReady(t, hr, "1.0.0", 1)
+		waitFor(t, hr, func(g Gomega, hr *helmv2.HelmRelease) {
+			g.Expect(hr.Status.History.Latest().HasBeenTested()).To(BeTrue(), "history: %v", hr.Status.History)
+		})
+		g.Expect(hr.Status.History.Latest().GetTestHooks()).To(BeEmpty())
+		g.Expect(conditions.IsTrue(hr, helmv2.TestSuccessCondition)).To(BeTrue())
+		g.Expect(conditions.GetMessage(hr, helmv2.TestSuccessCondition)).To(ContainSubstring("no test hooks"))
+
+		// A later reconcile finds the release tested and in sync: it
+		// neither tests again nor leaves Ready.
+		token := suite.RequestReconcile(t, env.Client, hr, timeout)
+		waitFor(t, hr, func(g Gomega, hr *helmv2.HelmRelease) {
+			g.Expect(hr.Status.LastHandledReconcileAt).To(Equal(token))
+			g.Expect(conditions.IsReady(hr)).To(BeTrue(), "ready: %v", hr.Status.Conditions)
+		})
+		g.Expect(helmList(t, hr)[0].Version).To(Equal(1))
 	})
 	t.Run("ignored failure is ready", func(t *testing.T) {
 		g := NewWithT(t)

@@ -253,8 +253,12 @@ func (r *Reconciler) runTest(ctx context.Context, s *scope) error {
 		obj.Status.Failures++
 		return outcome.RetryErr(helmv2.TestFailedReason, errors.New(msg))
 	}
-	msg := fmt.Sprintf("Helm test succeeded for release %s/%s.v%d with chart %s",
-		rel.Namespace, rel.Name, rel.Version, chartRevision(s.chart))
+	ran := "no test hooks"
+	if n := release.MarkTested(obj.Status.History, rel); n > 0 {
+		ran = fmt.Sprintf("%d test hooks completed successfully", n)
+	}
+	msg := fmt.Sprintf("Helm test succeeded for release %s/%s.v%d with chart %s: %s",
+		rel.Namespace, rel.Name, rel.Version, chartRevision(s.chart), ran)
 	conditions.MarkTrue(obj, helmv2.TestSuccessCondition, helmv2.TestSucceededReason, "%s", msg)
 	r.Event(obj, revision, corev1.EventTypeNormal, helmv2.TestSucceededReason, msg)
 	return nil
