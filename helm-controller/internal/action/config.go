@@ -5,95 +5,120 @@ package action
 
 import (
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/go-logr/logr"
 	helmaction "helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/kube"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 )
 
-// Configs builds Helm configurations, sharing one cached discovery client
-// per target so that many releases on one cluster and identity do not each
-// rediscover the API server (the mapper is the target's, already shared),
-// and reusing a configuration per target and namespaces, so Helm's kube
-// client keeps the OpenAPI documents it fetched to validate manifests
-// instead of fetching them again for every release.
+// Configs builds Helm configurations. What is costly to rediscover is
+// shared: one cached discovery client and one clientset per target, so
+// many releases on one cluster and identity do not each rediscover the API
+// server (the mapper is the target's, already shared), and one kubectl
+// factory per target and release namespace, so Helm's kube client keeps
+// the OpenAPI documents it fetched to validate manifests instead of
+// fetching them again for every release.
+//
+// The Helm configuration itself is new on every call, for two reasons.
+// Helm caches Capabilities on it for its whole life, so a long-lived one
+// never saw a CRD installed after its first render and a chart gated on
+// .Capabilities.APIVersions.Has never rendered the object; a fresh one
+// rediscovers at its first render, that is at each install or upgrade (and
+// never in a reconcile that changes nothing). And Helm writes to its
+// configuration while it runs (Capabilities, the storage's MaxHistory, the
+// kube client's lazily made clientset), so releases reconciled at the same
+// time must not share one.
 type Configs struct {
 	mu        sync.Mutex
-	discovery map[*kubeclient.Target]discovery.CachedDiscoveryInterface
-	configs   map[configKey]*helmaction.Configuration
+	targets   map[*kubeclient.Target]*shared
+	factories map[factoryKey]cmdutil.Factory
 }
 
-// configKey includes maxHistory because Helm's upgrade writes it into the
-// configuration's release storage: releases sharing a configuration must
-// agree on it.
-type configKey struct {
-	target                             *kubeclient.Target
-	releaseNamespace, storageNamespace string
-	maxHistory                         int
+// shared is what every configuration on one target reuses; all of it is
+// safe for concurrent use.
+type shared struct {
+	discovery discovery.CachedDiscoveryInterface
+	clientset kubernetes.Interface
+}
+
+type factoryKey struct {
+	target           *kubeclient.Target
+	releaseNamespace string
 }
 
 // NewConfigs returns an empty cache.
 func NewConfigs() *Configs {
 	return &Configs{
-		discovery: map[*kubeclient.Target]discovery.CachedDiscoveryInterface{},
-		configs:   map[configKey]*helmaction.Configuration{},
+		targets:   map[*kubeclient.Target]*shared{},
+		factories: map[factoryKey]cmdutil.Factory{},
 	}
 }
 
-// For returns a Helm configuration acting as target, making objects in
-// releaseNamespace and keeping release records (at most maxHistory) as
-// Secrets in storageNamespace.
-func (c *Configs) For(target *kubeclient.Target, releaseNamespace, storageNamespace string, maxHistory int, log logr.Logger) (*helmaction.Configuration, error) {
+// For returns a new Helm configuration acting as target, making objects in
+// releaseNamespace and keeping release records as Secrets in
+// storageNamespace. It belongs to one reconcile: use it for that
+// reconcile's actions only.
+func (c *Configs) For(target *kubeclient.Target, releaseNamespace, storageNamespace string, log logr.Logger) (*helmaction.Configuration, error) {
 	if target.Config == nil {
 		return nil, fmt.Errorf("the client target has no REST config")
 	}
-	key := configKey{target, releaseNamespace, storageNamespace, maxHistory}
-	c.mu.Lock()
-	cached, ok := c.configs[key]
-	c.mu.Unlock()
-	if ok {
-		return cached, nil
-	}
-	dc, err := c.discoveryFor(target)
+	sh, factory, err := c.lookup(target, releaseNamespace)
 	if err != nil {
 		return nil, err
 	}
-	getter := &restClientGetter{cfg: target.Config, namespace: releaseNamespace, discovery: dc, mapper: target.Mapper}
-	cfg := &helmaction.Configuration{}
-	// The configuration outlives this reconcile; its debug lines carry the
-	// release namespace, not one release's name.
-	log = log.WithValues("releaseNamespace", releaseNamespace)
+	log = log.WithValues("releaseNamespace", releaseNamespace, "storageNamespace", storageNamespace)
 	debug := func(format string, v ...any) { log.V(2).Info(fmt.Sprintf(format, v...)) }
-	if err := cfg.Init(getter, storageNamespace, "secret", debug); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.configs[key] = cfg
-	c.mu.Unlock()
-	return cfg, nil
+	secrets := driver.NewSecrets(sh.clientset.CoreV1().Secrets(storageNamespace))
+	secrets.Log = debug
+	return &helmaction.Configuration{
+		RESTClientGetter: factory,
+		KubeClient:       &kube.Client{Factory: factory, Log: debug},
+		Releases:         storage.Init(secrets),
+		Log:              debug,
+		HookOutputFunc:   func(_, _, _ string) io.Writer { return io.Discard },
+	}, nil
 }
 
-func (c *Configs) discoveryFor(target *kubeclient.Target) (discovery.CachedDiscoveryInterface, error) {
+// lookup returns target's shared clients and the factory for
+// releaseNamespace, making them on first use.
+func (c *Configs) lookup(target *kubeclient.Target, releaseNamespace string) (*shared, cmdutil.Factory, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if dc, ok := c.discovery[target]; ok {
-		return dc, nil
+	sh, ok := c.targets[target]
+	if !ok {
+		d, err := discovery.NewDiscoveryClientForConfig(target.Config)
+		if err != nil {
+			return nil, nil, err
+		}
+		cs, err := kubernetes.NewForConfig(target.Config)
+		if err != nil {
+			return nil, nil, err
+		}
+		sh = &shared{discovery: memory.NewMemCacheClient(d), clientset: cs}
+		c.targets[target] = sh
 	}
-	d, err := discovery.NewDiscoveryClientForConfig(target.Config)
-	if err != nil {
-		return nil, err
+	key := factoryKey{target, releaseNamespace}
+	f, ok := c.factories[key]
+	if !ok {
+		f = cmdutil.NewFactory(&restClientGetter{cfg: target.Config, namespace: releaseNamespace,
+			discovery: sh.discovery, mapper: target.Mapper})
+		c.factories[key] = f
 	}
-	dc := memory.NewMemCacheClient(d)
-	c.discovery[target] = dc
-	return dc, nil
+	return sh, f, nil
 }
 
 // restClientGetter hands Helm the target's config, mapper and shared

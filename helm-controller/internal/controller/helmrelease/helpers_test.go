@@ -187,7 +187,7 @@ func helmConfig(t *testing.T, hr *helmv2.HelmRelease) *helmaction.Configuration 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := reconciler.Configs.For(target, hr.GetReleaseNamespace(), hr.GetStorageNamespace(), hr.GetMaxHistory(), logr.Discard())
+	cfg, err := reconciler.Configs.For(target, hr.GetReleaseNamespace(), hr.GetStorageNamespace(), logr.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}

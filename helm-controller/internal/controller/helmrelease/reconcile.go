@@ -138,7 +138,7 @@ func (r *Reconciler) helmConfig(ctx context.Context, obj *helmv2.HelmRelease, re
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to build the client for the release: %w", err)
 	}
-	cfg, err := r.Configs.For(target, releaseNs, storageNs, obj.GetMaxHistory(), ctrl.LoggerFrom(ctx))
+	cfg, err := r.Configs.For(target, releaseNs, storageNs, ctrl.LoggerFrom(ctx))
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to build the Helm configuration: %w", err)
 	}
