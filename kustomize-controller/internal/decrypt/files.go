@@ -6,17 +6,17 @@ import (
 
 	"github.com/getsops/sops/v3/cmd/sops/formats"
 
-	"github.com/ferrycd/ferry/kustomize-controller/internal/build"
+	"github.com/ferrycd/ferry/pkg/kustomize"
 )
 
-var _ build.Decryptor = (*Decryptor)(nil)
+var _ kustomize.Decryptor = (*Decryptor)(nil)
 
 // DecryptGeneratorFile decrypts a secretGenerator input before kustomize
 // reads it, as Flux does: "envs" files as dotenv, "files" entries in the
 // format their key's extension names (.yaml/.yml, .json, .env, .ini, else
 // binary), as the sops CLI picks it. Plain content comes back unchanged.
-// It makes *Decryptor a build.Decryptor.
-func (d *Decryptor) DecryptGeneratorFile(f build.GeneratorFile, data []byte) ([]byte, error) {
+// It makes *Decryptor a kustomize.Decryptor.
+func (d *Decryptor) DecryptGeneratorFile(f kustomize.GeneratorFile, data []byte) ([]byte, error) {
 	format := formats.FormatForPath(f.Key)
 	if f.Env {
 		format = formats.Dotenv

@@ -10,8 +10,8 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/ferrycd/ferry/kustomize-controller/internal/build"
 	"github.com/ferrycd/ferry/kustomize-controller/internal/decrypt/sopstest"
+	"github.com/ferrycd/ferry/pkg/kustomize"
 )
 
 // TestSecretGeneratorInputs builds kustomizations whose secretGenerator
@@ -108,7 +108,7 @@ func TestSecretGeneratorInputs(t *testing.T) {
 				g.Expect(err).NotTo(HaveOccurred())
 			}
 
-			objs, err := build.Build(root, "app", build.Options{Decryptor: d})
+			objs, err := kustomize.Build(root, "app", kustomize.Options{Decryptor: d})
 
 			if tt.wantErr != "" {
 				g.Expect(err).To(MatchError(ContainSubstring(tt.wantErr)))

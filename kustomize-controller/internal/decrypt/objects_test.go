@@ -11,9 +11,9 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/ferrycd/ferry/kustomize-controller/internal/build"
 	"github.com/ferrycd/ferry/kustomize-controller/internal/decrypt/sopstest"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/kustomize"
 )
 
 const dataRegex = sopstest.SecretRegex
@@ -155,7 +155,7 @@ func TestDecryptObjectsAfterKustomize(t *testing.T) {
 	root := writeTree(t, map[string][]byte{
 		"app/secret.yaml": sopstest.Encrypt(t, []byte(secretYAML), sopstest.Options{Format: formats.Yaml, Keys: []keys.MasterKey{ageK.MasterKey(t)}, EncryptedRegex: dataRegex}),
 	})
-	objs, err := build.Build(root, "app", build.Options{
+	objs, err := kustomize.Build(root, "app", kustomize.Options{
 		TargetNamespace: "prod",
 		NamePrefix:      "team-",
 		CommonMetadata:  &kustomizev1.CommonMetadata{Labels: map[string]string{"owner": "team"}},
@@ -187,7 +187,7 @@ func TestDecryptObjectsDecryptsGeneratedValues(t *testing.T) {
 		"app/config.enc":         sopstest.Encrypt(t, []byte(`{"user":"admin"}`), sopstest.Options{Format: formats.Json, Keys: []keys.MasterKey{ageK.MasterKey(t)}}),
 	})
 	build := func(g Gomega) *unstructured.Unstructured {
-		objs, err := build.Build(root, "app", build.Options{})
+		objs, err := kustomize.Build(root, "app", kustomize.Options{})
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(objs).To(HaveLen(1))
 		return objs[0]

@@ -15,14 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/ferrycd/ferry/kustomize-controller/internal/build"
 	"github.com/ferrycd/ferry/kustomize-controller/internal/decrypt"
-	"github.com/ferrycd/ferry/kustomize-controller/internal/substitute"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
+	"github.com/ferrycd/ferry/pkg/kustomize"
 	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/pkg/substitute"
 )
 
 // scope is what the steps of one reconcile share.
@@ -185,7 +185,7 @@ func (r *Reconciler) build(ctx context.Context, s *scope) error {
 	if err != nil {
 		return buildFailed(obj, err)
 	}
-	opts := build.Options{
+	opts := kustomize.Options{
 		TargetNamespace: obj.Spec.TargetNamespace,
 		NamePrefix:      obj.Spec.NamePrefix,
 		NameSuffix:      obj.Spec.NameSuffix,
@@ -198,7 +198,7 @@ func (r *Reconciler) build(ctx context.Context, s *scope) error {
 	if dec != nil {
 		opts.Decryptor = dec
 	}
-	objects, err := build.Build(s.dir, obj.Spec.Path, opts)
+	objects, err := kustomize.Build(s.dir, obj.Spec.Path, opts)
 	if err != nil {
 		return buildFailed(obj, err)
 	}

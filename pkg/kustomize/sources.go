@@ -1,4 +1,4 @@
-package build
+package kustomize
 
 import (
 	"bytes"
@@ -27,8 +27,9 @@ type GeneratorFile struct {
 
 // Decryptor decrypts SOPS-encrypted secretGenerator inputs. It is handed
 // every such input, encrypted or not, and returns the content kustomize
-// should read; a nil *decrypt.Decryptor still refuses encrypted input with
-// a clear error.
+// should read. kustomize-controller's SOPS decryptor implements it (a nil
+// one still refuses encrypted input with a clear error); with no Decryptor
+// the inputs are read as they are.
 type Decryptor interface {
 	DecryptGeneratorFile(f GeneratorFile, data []byte) ([]byte, error)
 }

@@ -1,15 +1,21 @@
-// Package build runs kustomize on a directory of an extracted source
-// artifact the way Flux's kustomize-controller does, so that existing Flux
-// repositories build unchanged: a kustomization.yaml is generated when the
-// directory has none, and the Kustomization's build fields (targetNamespace,
-// namePrefix, nameSuffix, patches, images, components, commonMetadata) are
-// merged into it.
+// Package kustomize builds a Kustomization: it runs kustomize on a directory
+// of an extracted source artifact the way Flux's kustomize-controller does,
+// so that existing Flux repositories build unchanged: a kustomization.yaml is
+// generated when the directory has none, and the Kustomization's build fields
+// (targetNamespace, namePrefix, nameSuffix, patches, images, components,
+// commonMetadata) are merged into it.
+//
+// It lives in pkg, not in kustomize-controller, because the ferry CLI must
+// build a Kustomization exactly as the controller does (a diff against a
+// build that differs from the controller's would lie). SOPS decryption stays
+// in kustomize-controller: the build only calls the Decryptor it is given,
+// so the CLI, which never decrypts, links no decryption code.
 //
 // Unlike Flux, it never writes to the artifact: the reconciler shares one
 // extracted artifact between all Kustomizations of a revision, so kustomize
 // runs on an overlay filesystem that reads the artifact and keeps every
 // write in memory. The same overlay confines kustomize to the artifact.
-package build
+package kustomize
 
 import (
 	"errors"

@@ -5,6 +5,9 @@
 // Substitution is textual, on each object's YAML, exactly as in Flux: users
 // rely on that, for example to turn a number into a string with
 // ${quote}${id}${quote}.
+//
+// It lives in pkg so that the ferry CLI substitutes exactly as the
+// controller does when it builds a Kustomization for a diff.
 package substitute
 
 import (
