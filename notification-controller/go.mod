@@ -3,7 +3,9 @@ module github.com/ferrycd/ferry/notification-controller
 go 1.26.0
 
 require (
+	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/ferrycd/ferry/pkg v0.0.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	k8s.io/apimachinery v0.37.2

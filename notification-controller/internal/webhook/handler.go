@@ -1,6 +1,7 @@
 // Package webhook serves Receivers' webhooks: a request to
 // /hook/<sha256(token+name+namespace)> is authenticated the way its
-// Receiver's type says (HMAC signature, shared token, or payload shape) and,
+// Receiver's type says (HMAC signature, shared token, a Google-signed OIDC
+// token, or payload shape) and,
 // when it passes, every object the Receiver lists gets the
 // reconcile.fluxcd.io/requestedAt annotation so its controller reconciles at
 // once.
@@ -49,15 +50,23 @@ type Handler struct {
 	// ReplayWindow is how long a delivery id is remembered; a request
 	// repeating one within it is refused with 409.
 	ReplayWindow time.Duration
+	// GoogleKeysURL is where the keys of gcr Receivers' tokens are read;
+	// empty means Google's (tests point it at their own keys).
+	GoogleKeysURL string
 
 	inFlight   chan struct{}
 	deliveries *ttlset.Set[string]
+	google     *googleKeys
 }
 
 // NewHandler returns a Handler ready to serve.
 func NewHandler(h Handler) *Handler {
 	h.inFlight = make(chan struct{}, maxInFlight)
 	h.deliveries = ttlset.New[string](h.ReplayWindow, maxDeliveries)
+	if h.GoogleKeysURL == "" {
+		h.GoogleKeysURL = GoogleKeysURL
+	}
+	h.google = &googleKeys{url: h.GoogleKeysURL}
 	return &h
 }
 
@@ -99,7 +108,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, "", http.StatusBadRequest, "cannot read the request body")
 		return
 	}
-	rcv, token, err := h.lookup(r.Context(), r.URL.Path)
+	rcv, secret, err := h.lookup(r.Context(), r.URL.Path)
 	if err != nil {
 		h.Log.Error(err, "cannot look up the Receiver of a webhook")
 		h.answer(w, "", http.StatusInternalServerError, "cannot look up the Receiver")
@@ -109,18 +118,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, "", http.StatusNotFound, "no Receiver has this webhook path")
 		return
 	}
-	h.handle(w, r, rcv, token, body)
+	h.handle(w, r, rcv, secret, body)
 }
 
 // handle runs the checks of one Receiver and annotates its objects.
-func (h *Handler) handle(w http.ResponseWriter, r *http.Request, rcv *notificationv1.Receiver, token string, body []byte) {
+func (h *Handler) handle(w http.ResponseWriter, r *http.Request, rcv *notificationv1.Receiver, secret map[string][]byte, body []byte) {
 	log := h.Log.WithValues("receiver", types.NamespacedName{Namespace: rcv.Namespace, Name: rcv.Name}.String(), "type", rcv.Spec.Type)
+	token := string(secret["token"])
 	if rcv.Spec.Suspend || token == "" || !conditions.IsReady(rcv) {
 		log.Info("refused a webhook: the Receiver is suspended or not ready")
 		h.answer(w, rcv.Spec.Type, http.StatusServiceUnavailable, "the Receiver is suspended or not ready")
 		return
 	}
-	v, rej := verify(rcv.Spec.Type, token, rcv.Spec.Events, r, body)
+	var v verdict
+	var rej *rejection
+	if rcv.Spec.Type == notificationv1.GCRReceiver {
+		rej = h.checkGoogleToken(r.Context(), r.Header.Get("Authorization"), secret)
+	}
+	if rej == nil {
+		v, rej = verify(rcv.Spec.Type, token, rcv.Spec.Events, r, body)
+	}
 	if rej != nil {
 		log.Info("refused a webhook", "reason", rej.msg, "event", v.eventType)
 		h.answer(w, rcv.Spec.Type, rej.code, rej.msg)
@@ -147,30 +164,31 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, rcv *notificati
 }
 
 // lookup finds the Receiver whose status.webhookPath is path and reads its
-// token. A Receiver whose token no longer hashes to path (the Secret was
-// rotated and the status not yet updated) does not answer, so an old URL
-// stops working as soon as its token is replaced.
-func (h *Handler) lookup(ctx context.Context, path string) (*notificationv1.Receiver, string, error) {
+// Secret's data (the token, and for gcr the email and audience). A Receiver
+// whose token no longer hashes to path (the Secret was rotated and the
+// status not yet updated) does not answer, so an old URL stops working as
+// soon as its token is replaced.
+func (h *Handler) lookup(ctx context.Context, path string) (*notificationv1.Receiver, map[string][]byte, error) {
 	var list notificationv1.ReceiverList
 	if err := h.Client.List(ctx, &list, client.MatchingFields{WebhookPathIndex: path}); err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	for i := range list.Items {
 		rcv := &list.Items[i]
 		var secret corev1.Secret
 		err := h.Client.Get(ctx, types.NamespacedName{Namespace: rcv.Namespace, Name: rcv.Spec.SecretRef.Name}, &secret)
 		if client.IgnoreNotFound(err) != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		token := string(secret.Data["token"])
 		if err != nil || token == "" {
-			return rcv, "", nil
+			return rcv, nil, nil
 		}
 		if subtle.ConstantTimeCompare([]byte(rcv.GetWebhookPath(token)), []byte(path)) == 1 {
-			return rcv, token, nil
+			return rcv, secret.Data, nil
 		}
 	}
-	return nil, "", nil
+	return nil, nil, nil
 }
 
 // answer writes a short plain-text answer and counts it.

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"hash"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 )
@@ -111,8 +113,105 @@ func verify(typ, token string, events []string, r *http.Request, body []byte) (v
 			return verdict{}, reject(http.StatusBadRequest, "the body is not a Quay repository push notification")
 		}
 		return verdict{}, nil
+	case notificationv1.NexusReceiver:
+		sig := h.Get("X-Nexus-Webhook-Signature")
+		if sig == "" {
+			return verdict{}, reject(http.StatusUnauthorized, "the request has no X-Nexus-Webhook-Signature header")
+		}
+		if err := checkHMAC("sha1="+sig, token, body, "sha1"); err != nil {
+			return verdict{}, err
+		}
+		var p struct {
+			Action         string `json:"action"`
+			RepositoryName string `json:"repositoryName"`
+		}
+		if json.Unmarshal(body, &p) != nil || p.Action == "" {
+			return verdict{}, reject(http.StatusBadRequest, "the body is not a Nexus webhook payload")
+		}
+		return verdict{eventType: p.Action, deliveryID: h.Get("X-Nexus-Webhook-Delivery")}, nil
+	case notificationv1.ACRReceiver:
+		var p struct {
+			ID     string `json:"id"`
+			Action string `json:"action"`
+			Target struct {
+				Repository string `json:"repository"`
+			} `json:"target"`
+		}
+		if json.Unmarshal(body, &p) != nil || p.Action == "" || (p.Action != "ping" && p.Target.Repository == "") {
+			return verdict{}, reject(http.StatusBadRequest, "the body is not an Azure Container Registry webhook payload")
+		}
+		return verdict{eventType: p.Action, ping: p.Action == "ping", deliveryID: p.ID}, nil
+	case notificationv1.GCRReceiver:
+		// The OIDC token was checked before the body is read (checkGoogleToken).
+		var p struct {
+			Message struct {
+				Data      []byte `json:"data"`
+				MessageID string `json:"messageId"`
+			} `json:"message"`
+		}
+		var d struct {
+			Action string `json:"action"`
+		}
+		if json.Unmarshal(body, &p) != nil || json.Unmarshal(p.Message.Data, &d) != nil || d.Action == "" {
+			return verdict{}, reject(http.StatusBadRequest, "the body is not a Pub/Sub push of a container registry notification")
+		}
+		return verdict{eventType: d.Action, deliveryID: p.Message.MessageID}, nil
+	case notificationv1.CDEventsReceiver:
+		id, err := checkCDEvent(body)
+		if err != nil {
+			return verdict{}, err
+		}
+		ceType := h.Get("Ce-Type")
+		if ceType == "" {
+			ceType = id.typ
+		}
+		v := verdict{eventType: ceType, deliveryID: id.source + "/" + id.id}
+		return v, filterEvent(v, events)
 	}
 	return verdict{}, reject(http.StatusInternalServerError, "unsupported Receiver type %q", typ)
+}
+
+// cdEventType is the form of a CDEvent type:
+// dev.cdevents.<subject>.<predicate>.<semver>.
+var cdEventType = regexp.MustCompile(`^dev\.cdevents\.[a-z]+\.[a-z]+\.[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+
+// cdEventID is what identifies one CDEvent.
+type cdEventID struct{ id, source, typ string }
+
+// checkCDEvent accepts a body that is a CDEvent in its JSON form: a context
+// with a specversion, an id, a source, a dev.cdevents type and a timestamp,
+// and a subject with an id. This is the check the CDEvents specification
+// makes of an event, written here because the SDK would pull in a schema
+// validator for these few fields.
+func checkCDEvent(body []byte) (cdEventID, *rejection) {
+	var e struct {
+		Context struct {
+			SpecVersion string `json:"specversion"`
+			ID          string `json:"id"`
+			Source      string `json:"source"`
+			Type        string `json:"type"`
+			Timestamp   string `json:"timestamp"`
+		} `json:"context"`
+		Subject *struct {
+			ID string `json:"id"`
+		} `json:"subject"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		return cdEventID{}, reject(http.StatusBadRequest, "the body is not a CDEvent: not a JSON object")
+	}
+	c := e.Context
+	switch {
+	case c.SpecVersion == "" || c.ID == "" || c.Source == "" || c.Timestamp == "":
+		return cdEventID{}, reject(http.StatusBadRequest, "the body is not a CDEvent: context needs specversion, id, source and timestamp")
+	case !cdEventType.MatchString(c.Type):
+		return cdEventID{}, reject(http.StatusBadRequest, "the body is not a CDEvent: context.type %q is not a dev.cdevents type", c.Type)
+	case e.Subject == nil || e.Subject.ID == "":
+		return cdEventID{}, reject(http.StatusBadRequest, "the body is not a CDEvent: subject.id is missing")
+	}
+	if _, err := time.Parse(time.RFC3339Nano, c.Timestamp); err != nil {
+		return cdEventID{}, reject(http.StatusBadRequest, "the body is not a CDEvent: context.timestamp is not RFC 3339")
+	}
+	return cdEventID{id: c.ID, source: c.Source, typ: c.Type}, nil
 }
 
 // filterEvent refuses an event the Receiver does not list in spec.events;

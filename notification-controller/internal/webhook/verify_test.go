@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/base64"
 	"encoding/hex"
 	"hash"
 	"net/http"
@@ -21,10 +22,20 @@ func mac(newHash func() hash.Hash, key string, body []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// gcrPushBody is a Pub/Sub push of a container registry notification.
+func gcrPushBody(action string) []byte {
+	data := base64.StdEncoding.EncodeToString([]byte(`{"action":"` + action + `","digest":"gcr.io/p/app@sha256:abc","tag":"gcr.io/p/app:v1"}`))
+	return []byte(`{"message":{"data":"` + data + `","messageId":"m-1","publishTime":"2026-01-02T03:04:05Z"},"subscription":"projects/p/subscriptions/flux"}`)
+}
+
 func TestVerify(t *testing.T) {
 	body := []byte(`{"ref":"refs/heads/main"}`)
 	dockerhub := []byte(`{"push_data":{"tag":"v1"},"repository":{"repo_name":"org/app"}}`)
 	quay := []byte(`{"docker_url":"registry.example/org/app","updated_tags":["v1"]}`)
+	nexus := []byte(`{"timestamp":"2026-01-02T03:04:05.000+0000","nodeId":"n","initiator":"admin","repositoryName":"docker-hosted","action":"CREATED","component":{"name":"app","version":"v1"}}`)
+	acr := []byte(`{"id":"acr-1","timestamp":"2026-01-02T03:04:05Z","action":"push","target":{"repository":"org/app","tag":"v1"},"request":{"host":"myregistry.azurecr.io"}}`)
+	cdevent := []byte(`{"context":{"specversion":"0.3.0","id":"c-1","source":"https://ci.example/run/1","type":"dev.cdevents.artifact.published.0.1.1","timestamp":"2026-01-02T03:04:05Z"},
+	  "subject":{"id":"pkg:oci/app@sha256:abc","source":"https://ci.example/run/1","content":{}}}`)
 	for _, tc := range []struct {
 		name    string
 		typ     string
@@ -79,7 +90,32 @@ func TestVerify(t *testing.T) {
 		{name: "quay", typ: "quay", body: quay},
 		{name: "quay not json", typ: "quay", body: []byte("{"), code: 400},
 
-		{name: "unknown type", typ: "nexus", body: body, code: 500},
+		{name: "nexus", typ: "nexus", body: nexus, id: "n-1", headers: map[string]string{
+			"X-Nexus-Webhook-Signature": mac(sha1.New, token, nexus), "X-Nexus-Webhook-Delivery": "n-1"}},
+		{name: "nexus wrong key", typ: "nexus", body: nexus, code: 401, headers: map[string]string{
+			"X-Nexus-Webhook-Signature": mac(sha1.New, "other", nexus)}},
+		{name: "nexus sha256 is not nexus", typ: "nexus", body: nexus, code: 401, headers: map[string]string{
+			"X-Nexus-Webhook-Signature": mac(sha256.New, token, nexus)}},
+		{name: "nexus unsigned", typ: "nexus", body: nexus, code: 401},
+		{name: "nexus signed but not a payload", typ: "nexus", body: body, code: 400, headers: map[string]string{
+			"X-Nexus-Webhook-Signature": mac(sha1.New, token, body)}},
+
+		{name: "acr push", typ: "acr", body: acr, id: "acr-1"},
+		{name: "acr ping", typ: "acr", body: []byte(`{"id":"p","action":"ping"}`), ping: true, id: "p"},
+		{name: "acr not a payload", typ: "acr", body: body, code: 400},
+
+		{name: "gcr payload", typ: "gcr", body: gcrPushBody("INSERT"), id: "m-1"},
+		{name: "gcr data not json", typ: "gcr", body: []byte(`{"message":{"data":"bm90IGpzb24=","messageId":"m"}}`), code: 400},
+
+		{name: "cdevents", typ: "cdevents", events: []string{"dev.cdevents.artifact.published.0.1.1"}, body: cdevent,
+			id: "https://ci.example/run/1/c-1", headers: map[string]string{"Ce-Type": "dev.cdevents.artifact.published.0.1.1"}},
+		{name: "cdevents type from the body", typ: "cdevents", body: cdevent, id: "https://ci.example/run/1/c-1"},
+		{name: "cdevents filtered", typ: "cdevents", events: []string{"dev.cdevents.pipelinerun.finished.0.1.1"}, body: cdevent, code: 400,
+			headers: map[string]string{"Ce-Type": "dev.cdevents.artifact.published.0.1.1"}},
+		{name: "cdevents not a cdevent", typ: "cdevents", body: []byte(`{"context":{"specversion":"1.0","id":"1","source":"s","type":"com.example.push","timestamp":"2026-01-02T03:04:05Z"},"subject":{"id":"x"}}`), code: 400},
+		{name: "cdevents without subject", typ: "cdevents", body: []byte(`{"context":{"specversion":"0.3.0","id":"1","source":"s","type":"dev.cdevents.artifact.published.0.1.1","timestamp":"2026-01-02T03:04:05Z"}}`), code: 400},
+
+		{name: "unknown type", typ: "generic-oidc", body: body, code: 500},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/hook/x", bytes.NewReader(tc.body))

@@ -52,6 +52,25 @@ const (
 	// QuayReceiver accepts a request whose body is a Quay repository push
 	// notification.
 	QuayReceiver string = "quay"
+
+	// NexusReceiver checks Nexus Repository Manager's
+	// X-Nexus-Webhook-Signature, an HMAC-SHA1 of the body keyed with the
+	// token.
+	NexusReceiver string = "nexus"
+
+	// ACRReceiver accepts a request whose body is an Azure Container
+	// Registry webhook payload.
+	ACRReceiver string = "acr"
+
+	// GCRReceiver checks the Google-signed OIDC token a Pub/Sub push
+	// subscription sends for Google Container (Artifact) Registry
+	// notifications: the Secret's "audience" must be its audience and
+	// "email" its verified service account email.
+	GCRReceiver string = "gcr"
+
+	// CDEventsReceiver accepts a request whose body is a CDEvent (a
+	// CloudEvent of a dev.cdevents type) and filters on its Ce-Type header.
+	CDEventsReceiver string = "cdevents"
 )
 
 // ReceiverSpec is what a Receiver asks for: which webhook sender to accept and
@@ -59,7 +78,7 @@ const (
 type ReceiverSpec struct {
 	// type of the webhook sender; it selects how a request is verified and
 	// how its event type is read.
-	// +kubebuilder:validation:Enum=generic;generic-hmac;github;gitlab;bitbucket;harbor;dockerhub;quay
+	// +kubebuilder:validation:Enum=generic;generic-hmac;github;gitlab;bitbucket;harbor;dockerhub;quay;nexus;acr;gcr;cdevents
 	// +required
 	Type string `json:"type"`
 
@@ -73,7 +92,7 @@ type ReceiverSpec struct {
 
 	// events the Receiver acts on, e.g. "push" for GitHub or "Push Hook" for
 	// GitLab; empty means every event. Only types that carry an event type
-	// (github, gitlab, bitbucket) filter on it.
+	// (github, gitlab, bitbucket, cdevents) filter on it.
 	// +optional
 	Events []string `json:"events,omitempty"`
 
