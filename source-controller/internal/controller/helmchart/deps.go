@@ -8,8 +8,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
-	"github.com/ferrycd/ferry/source-controller/internal/controller/helmrepository"
 	"github.com/ferrycd/ferry/source-controller/internal/helm"
+	"github.com/ferrycd/ferry/source-controller/internal/helmclient"
 	"github.com/ferrycd/ferry/source-controller/internal/oci"
 )
 
@@ -36,7 +36,7 @@ func (f *depFetcher) FetchChart(ctx context.Context, repoURL, name, constraint s
 	getter := &helm.Getter{Timeout: sourcev1.DefaultTimeout}
 	var idx *helm.Index
 	if repo != nil {
-		if getter, err = helmrepository.Getter(ctx, f.r.Client, repo); err != nil {
+		if getter, err = helmclient.Getter(ctx, f.r.Client, repo); err != nil {
 			return nil, err
 		}
 		if a := repo.Status.Artifact; a != nil {
@@ -72,7 +72,7 @@ func (f *depFetcher) fromRegistry(ctx context.Context, repo *sourcev1.HelmReposi
 	c := oci.New(oci.Options{})
 	if repo != nil {
 		var err error
-		if c, err = helmrepository.RegistryClient(ctx, f.r.Client, repo); err != nil {
+		if c, err = helmclient.RegistryClient(ctx, f.r.Client, repo); err != nil {
 			return nil, err
 		}
 	}

@@ -14,8 +14,8 @@ import (
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/outcome"
-	"github.com/ferrycd/ferry/source-controller/internal/controller/helmrepository"
 	"github.com/ferrycd/ferry/source-controller/internal/helm"
+	"github.com/ferrycd/ferry/source-controller/internal/helmclient"
 	"github.com/ferrycd/ferry/source-controller/internal/oci"
 )
 
@@ -44,7 +44,7 @@ func (r *Reconciler) buildFromIndex(ctx context.Context, s *scope) error {
 		return fetchFailed(obj, sourcev1.ChartPullErrorReason,
 			fmt.Errorf("chart '%s' version '%s' has no download URL in the index", cv.Name, cv.Version))
 	}
-	getter, err := helmrepository.Getter(ctx, r.Client, repo)
+	getter, err := helmclient.Getter(ctx, r.Client, repo)
 	if err != nil {
 		return fetchFailed(obj, sourcev1.AuthenticationFailedReason, err)
 	}
@@ -75,7 +75,7 @@ func (r *Reconciler) buildFromIndex(ctx context.Context, s *scope) error {
 // already serves that version.
 func (r *Reconciler) buildFromRegistry(ctx context.Context, s *scope) error {
 	obj, repo := s.obj, s.helmRepo
-	client, err := helmrepository.RegistryClient(ctx, r.Client, repo)
+	client, err := helmclient.RegistryClient(ctx, r.Client, repo)
 	if err != nil {
 		return fetchFailed(obj, sourcev1.AuthenticationFailedReason, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/outcome"
 	"github.com/ferrycd/ferry/source-controller/internal/controller/sourcestatus"
 	"github.com/ferrycd/ferry/source-controller/internal/helm"
+	"github.com/ferrycd/ferry/source-controller/internal/helmclient"
 )
 
 // scope is what the steps of one reconcile share.
@@ -64,7 +65,7 @@ func (r *Reconciler) fetch(ctx context.Context, s *scope) error {
 		conditions.MarkTrue(obj, sourcev1.FetchFailedCondition, sourcev1.URLInvalidReason, "%s", err)
 		return outcome.StallErr(sourcev1.URLInvalidReason, err)
 	}
-	getter, err := Getter(ctx, r.Client, obj)
+	getter, err := helmclient.Getter(ctx, r.Client, obj)
 	if err != nil {
 		return fetchFailed(obj, sourcev1.AuthenticationFailedReason, err)
 	}

@@ -1,4 +1,11 @@
-package helmrepository
+// Package helmclient builds the clients that talk to the repository a
+// HelmRepository names, from the Secrets its spec refers to: the HTTP getter
+// of a chart repository (type default) and the registry client of an OCI
+// registry (type oci). The HelmRepository reconciler fetches its index with
+// them and the HelmChart reconciler downloads charts and dependencies with
+// the same credentials, so both build them here rather than one importing
+// the other's reconciler.
+package helmclient
 
 import (
 	"context"
