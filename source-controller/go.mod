@@ -3,6 +3,7 @@ module github.com/ferrycd/ferry/source-controller
 go 1.26.0
 
 require (
+	github.com/bmatcuk/doublestar/v4 v4.10.4
 	github.com/ferrycd/ferry/pkg v0.0.0
 	github.com/google/go-containerregistry v0.22.1
 	github.com/spf13/pflag v1.1.0
@@ -12,7 +13,6 @@ require (
 )
 
 require (
-	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
 	github.com/docker/cli v29.7.2+incompatible // indirect
 	github.com/docker/docker-credential-helpers v0.9.5 // indirect
 	github.com/evanphx/json-patch v5.9.11+incompatible // indirect
