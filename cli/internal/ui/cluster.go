@@ -83,10 +83,10 @@ func newCluster(t Target, changed func(cluster, key string)) (*cluster, error) {
 // waits until the caches are filled or timeout passes.
 func (c *cluster) start(ctx context.Context, namespaces []string, timeout time.Duration) {
 	var synced []cache.InformerSynced
+	d := &denials{}
 	for _, k := range objects.Kinds {
-		scopes, notes := c.scopesFor(ctx, k, namespaces)
+		scopes := c.scopesFor(ctx, k, namespaces, d)
 		c.mu.Lock()
-		c.notes = append(c.notes, notes...)
 		c.scopes[k.Kind] = scopes
 		c.mu.Unlock()
 		for _, ns := range scopes {
@@ -100,6 +100,9 @@ func (c *cluster) start(ctx context.Context, namespaces []string, timeout time.D
 			synced = append(synced, inf.HasSynced)
 		}
 	}
+	c.mu.Lock()
+	c.notes = append(c.notes, d.notes(namespaces)...)
+	c.mu.Unlock()
 	wait, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if !cache.WaitForCacheSync(wait.Done(), synced...) {
@@ -109,30 +112,63 @@ func (c *cluster) start(ctx context.Context, namespaces []string, timeout time.D
 	}
 }
 
+// denials collect what the user may not list, by namespace ("" for the
+// whole cluster), plus other errors, so the overview says it in a few
+// sentences instead of one per kind and namespace.
+type denials struct {
+	forbidden map[string][]string
+	other     []string
+}
+
+func (d *denials) deny(ns string, gr schema.GroupResource) {
+	if d.forbidden == nil {
+		d.forbidden = map[string][]string{}
+	}
+	d.forbidden[ns] = append(d.forbidden[ns], gr.String())
+}
+
+func (d *denials) notes(fallback []string) []string {
+	var out []string
+	if rs := d.forbidden[""]; len(rs) > 0 {
+		out = append(out, fmt.Sprintf("forbidden by RBAC: you may not list %s across all namespaces, showing only namespace(s) %s",
+			strings.Join(rs, ", "), strings.Join(fallback, ", ")))
+	}
+	for _, ns := range fallback {
+		if rs := d.forbidden[ns]; len(rs) > 0 {
+			out = append(out, fmt.Sprintf("forbidden by RBAC: you may not list %s in namespace %s", strings.Join(rs, ", "), ns))
+		}
+	}
+	return append(out, d.other...)
+}
+
 // scopesFor lists kind once across the cluster; when that is forbidden it
 // falls back to the given namespaces, each checked the same way. A kind the
 // API server does not serve is noted and skipped.
-func (c *cluster) scopesFor(ctx context.Context, k objects.Kind, namespaces []string) ([]string, []string) {
+func (c *cluster) scopesFor(ctx context.Context, k objects.Kind, namespaces []string, d *denials) []string {
 	_, err := c.dyn.Resource(k.GVR()).List(ctx, metav1.ListOptions{Limit: 1})
 	switch {
 	case err == nil:
-		return []string{""}, nil
-	case apierrors.IsNotFound(err):
-		return nil, []string{fmt.Sprintf("%s is not served by this cluster (CRD %s not installed)", k.Kind, k.GVR().GroupResource())}
+		return []string{""}
+	case objects.NotServed(err):
+		return nil
 	case !apierrors.IsForbidden(err):
-		return nil, []string{fmt.Sprintf("cannot list %s: %v", k.GVR().GroupResource(), err)}
+		d.other = append(d.other, describeError("list", k.GVR().GroupResource(), "", err))
+		return nil
 	}
-	var scopes, notes []string
-	notes = append(notes, forbiddenText("list", k.GVR().GroupResource(), "")+", showing only namespace(s) "+strings.Join(namespaces, ", "))
+	d.deny("", k.GVR().GroupResource())
+	var scopes []string
 	for _, ns := range namespaces {
 		_, err := c.dyn.Resource(k.GVR()).Namespace(ns).List(ctx, metav1.ListOptions{Limit: 1})
-		if err != nil {
-			notes = append(notes, describeError("list", k.GVR().GroupResource(), ns, err))
-			continue
+		switch {
+		case err == nil:
+			scopes = append(scopes, ns)
+		case apierrors.IsForbidden(err):
+			d.deny(ns, k.GVR().GroupResource())
+		default:
+			d.other = append(d.other, describeError("list", k.GVR().GroupResource(), ns, err))
 		}
-		scopes = append(scopes, ns)
 	}
-	return scopes, notes
+	return scopes
 }
 
 func (c *cluster) handler(k objects.Kind) cache.ResourceEventHandlerFuncs {
