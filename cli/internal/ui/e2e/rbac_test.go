@@ -19,8 +19,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
-	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	"github.com/ferrycd/ferry/cli/internal/ui"
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	"github.com/ferrycd/ferry/test/harness"
 )
 
