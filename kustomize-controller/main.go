@@ -7,9 +7,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ferrycd/ferry/kustomize-controller/internal/controller"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/pkg/options"
@@ -26,7 +28,12 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
-	manager.Run("kustomize-controller", opts, scheme, func(s *manager.Setup) error {
+	utilruntime.Must(policyv1.AddToScheme(scheme))
+	manager.Run(manager.Controller{
+		Name:       "kustomize-controller",
+		Scheme:     scheme,
+		Reconciled: []client.Object{&kustomizev1.Kustomization{}},
+	}, opts, func(s *manager.Setup) error {
 		return controller.Setup(context.Background(), s, extra, opts.Concurrent)
 	})
 }

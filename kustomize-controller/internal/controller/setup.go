@@ -7,15 +7,13 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/fluxcd/pkg/runtime/metrics"
 	"github.com/spf13/pflag"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ferrycd/ferry/kustomize-controller/internal/controller/kustomization"
+	"github.com/ferrycd/ferry/kustomize-controller/internal/controller/syncwindow"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/manager"
-	"github.com/ferrycd/ferry/pkg/outcome"
 )
 
 // Options are the kustomize-controller's own flags, with Flux's names.
@@ -42,7 +40,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 		"Where fetched source artifacts are extracted and cached by digest.")
 }
 
-// Setup registers the Kustomization reconciler.
+// Setup registers the Kustomization and SyncWindow reconcilers.
 func Setup(ctx context.Context, s *manager.Setup, opts Options, concurrent int) error {
 	mgr := s.Manager
 	fetcher, err := fetch.New(opts.CacheDir, fetch.WithMaxEntries(4*concurrent+64))
@@ -53,22 +51,18 @@ func Setup(ctx context.Context, s *manager.Setup, opts Options, concurrent int) 
 	clients.DefaultServiceAccount = opts.DefaultServiceAccount
 	clients.AllowExec = opts.InsecureKubeConfigExec
 
-	rec := metrics.NewRecorder()
-	crmetrics.Registry.MustRegister(rec.Collectors()...)
 	r := &kustomization.Reconciler{
-		Client: mgr.GetClient(),
-		Finisher: outcome.Finisher{
-			Scheme:          mgr.GetScheme(),
-			Recorder:        s.Recorder,
-			Metrics:         rec,
-			OwnedConditions: kustomization.OwnedConditions,
-			FieldOwner:      "kustomize-controller",
-		},
+		Client:               mgr.GetClient(),
+		Finisher:             s.Finisher(kustomization.OwnedConditions...),
 		Fetcher:              fetcher,
 		Clients:              clients,
 		Concurrent:           concurrent,
 		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
 		NoRemoteBases:        opts.NoRemoteBases,
 	}
-	return r.SetupWithManager(ctx, mgr)
+	if err := r.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	windows := &syncwindow.Reconciler{Client: mgr.GetClient(), Finisher: s.Finisher()}
+	return windows.SetupWithManager(mgr)
 }

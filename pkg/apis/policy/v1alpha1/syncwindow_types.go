@@ -1,6 +1,9 @@
 package v1alpha1
 
 import (
+	"time"
+
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -111,6 +114,8 @@ type SyncWindowStatus struct {
 	// window, True otherwise.
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	fluxmeta.ReconcileRequestStatus `json:",inline"`
 }
 
 // +kubebuilder:object:root=true
@@ -141,6 +146,21 @@ func (in *SyncWindow) GetConditions() []metav1.Condition { return in.Status.Cond
 
 // SetConditions replaces the status conditions.
 func (in *SyncWindow) SetConditions(c []metav1.Condition) { in.Status.Conditions = c }
+
+// GetReconcileRequestStatus returns the handled reconcile request.
+func (in *SyncWindow) GetReconcileRequestStatus() *fluxmeta.ReconcileRequestStatus {
+	return &in.Status.ReconcileRequestStatus
+}
+
+// GetRequeueAfter is the time until the window's active state flips, so its
+// status is right when it does; at most an hour.
+func (in *SyncWindow) GetRequeueAfter() time.Duration {
+	if in.Status.NextChange == nil {
+		return time.Hour
+	}
+	d := time.Until(in.Status.NextChange.Time) + time.Second
+	return min(max(d, time.Second), time.Hour)
+}
 
 // +kubebuilder:object:root=true
 
