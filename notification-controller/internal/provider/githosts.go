@@ -56,19 +56,11 @@ func requireToken(cfg Config) error {
 // newGitHub posts to POST /repos/{owner}/{repo}/statuses/{sha}, on
 // api.github.com or a GitHub Enterprise Server's /api/v3.
 func newGitHub(cfg Config, client *http.Client) (Notifier, error) {
-	addr, err := parseRepoAddress(cfg.Address)
+	gh, err := githubRepoFor(cfg)
 	if err != nil {
 		return nil, err
 	}
-	owner, repo, err := addr.ownerRepo()
-	if err != nil {
-		return nil, err
-	}
-	if err := requireToken(cfg); err != nil {
-		return nil, err
-	}
-	base := githubAPIBase(addr)
-	headers := githubHeaders(cfg.Token)
+	base, owner, repo, headers := gh.base, gh.owner, gh.repo, gh.headers
 	send := func(ctx context.Context, c *http.Client, s *commitStatus) error {
 		u, err := apiURL(base, "repos", owner, repo, "statuses", s.sha)
 		if err != nil {
@@ -84,22 +76,37 @@ func newGitHub(cfg Config, client *http.Client) (Notifier, error) {
 	return &gitHost{client: client, providerUID: cfg.ProviderUID, send: send}, nil
 }
 
-// githubAPIBase is the REST API of the GitHub the repository lives on:
-// api.github.com, or a GitHub Enterprise Server's /api/v3.
-func githubAPIBase(addr repoAddress) string {
-	if addr.host == githubHost {
-		return githubAPI
-	}
-	return addr.scheme + "://" + addr.host + "/api/v3"
+// githubRepo is a repository on GitHub and how to call its REST API.
+type githubRepo struct {
+	// base is api.github.com, or a GitHub Enterprise Server's /api/v3.
+	base, owner, repo string
+	// headers authenticate with the token and pin the API version.
+	headers map[string]string
 }
 
-// githubHeaders authenticate with the token and pin the REST API version.
-func githubHeaders(token string) map[string]string {
-	return map[string]string{
-		"Authorization":        "Bearer " + token,
+// githubRepoFor reads the repository from the address and requires a token,
+// for the GitHub types (commit status and repository dispatch).
+func githubRepoFor(cfg Config) (githubRepo, error) {
+	addr, err := parseRepoAddress(cfg.Address)
+	if err != nil {
+		return githubRepo{}, err
+	}
+	owner, repo, err := addr.ownerRepo()
+	if err != nil {
+		return githubRepo{}, err
+	}
+	if err := requireToken(cfg); err != nil {
+		return githubRepo{}, err
+	}
+	base := githubAPI
+	if addr.host != githubHost {
+		base = addr.scheme + "://" + addr.host + "/api/v3"
+	}
+	return githubRepo{base: base, owner: owner, repo: repo, headers: map[string]string{
+		"Authorization":        "Bearer " + cfg.Token,
 		"Accept":               "application/vnd.github+json",
 		"X-GitHub-Api-Version": "2022-11-28",
-	}
+	}}, nil
 }
 
 // newGitLab posts to POST /api/v4/projects/{url-encoded path or id}/statuses/{sha}.

@@ -13,31 +13,22 @@ import (
 // type is "<kind>/<name>.<namespace>", which workflows filter on, and the
 // client payload is the Flux event itself, as Flux sends it.
 type githubDispatch struct {
-	client *http.Client
-	send   func(ctx context.Context, body any) error
+	send func(ctx context.Context, body any) error
 }
 
 func newGitHubDispatch(cfg Config, client *http.Client) (Notifier, error) {
-	addr, err := parseRepoAddress(cfg.Address)
+	gh, err := githubRepoFor(cfg)
 	if err != nil {
 		return nil, err
 	}
-	owner, repo, err := addr.ownerRepo()
+	u, err := apiURL(gh.base, "repos", gh.owner, gh.repo, "dispatches")
 	if err != nil {
 		return nil, err
 	}
-	if err := requireToken(cfg); err != nil {
-		return nil, err
-	}
-	u, err := apiURL(githubAPIBase(addr), "repos", owner, repo, "dispatches")
-	if err != nil {
-		return nil, err
-	}
-	headers := githubHeaders(cfg.Token)
 	send := func(ctx context.Context, body any) error {
-		return do(ctx, client, request{url: u, body: body, headers: headers})
+		return do(ctx, client, request{url: u, body: body, headers: gh.headers})
 	}
-	return &githubDispatch{client: client, send: send}, nil
+	return &githubDispatch{send: send}, nil
 }
 
 // Post dispatches the event.
