@@ -72,7 +72,7 @@ cluster-bins: ## Build kube-apiserver, etcd, controller-manager, scheduler, kube
 	./hack/cluster-bins.sh
 
 .PHONY: test
-test: vet ## Run every test, including the end-to-end suite, against a real local cluster.
+test: vet chromium ## Run every test, including the end-to-end suite, against a real local cluster.
 	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; failed=""; \
 	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...) || failed="$$failed $$m"; done; \
 	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi
@@ -82,8 +82,17 @@ e2e: ## Run only the end-to-end suite.
 	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
 	cd test && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./e2e/...
 
+.PHONY: chromium
+chromium: ## Install Debian's chromium for the UI's browser tests, benchmark and screenshots, when missing.
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+
+.PHONY: screenshots
+screenshots: chromium ## Write a PNG of each page of the web UI to docs/screenshots (runs the UI's browser tests).
+	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
+	cd cli && FERRY_SCREENSHOTS=$(CURDIR)/docs/screenshots go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) -run 'TestBrowseDiffReconcile|TestNamespaceScopedUser' ./internal/ui/e2e/
+
 .PHONY: bench
-bench: ## Run the benchmark harness (SCENARIO=name N=size) and write a report.
+bench: $(if $(filter ui,$(SCENARIO)),chromium) ## Run the benchmark harness (SCENARIO=name N=size) and write a report.
 	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
 	cd test && go run ./bench $(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(N),--n=$(N))
 
