@@ -90,7 +90,8 @@ type Decision struct {
 func Decide(obj *helmv2.HelmRelease, want Desired, cur *Current) Decision {
 	if cur == nil || cur.Status == StatusUninstalled {
 		rem := obj.GetInstall().GetRemediation()
-		if !want.Force && obj.Status.LastAttemptedReleaseAction == helmv2.ReleaseActionInstall && rem.RetriesExhausted(obj) {
+		if !want.Force && obj.Status.LastAttemptedReleaseAction == helmv2.ReleaseActionInstall && rem.RetriesExhausted(obj) &&
+			obj.GetActiveRetry() == nil {
 			return stall("install", rem, obj)
 		}
 		return Decision{Install, "no release in storage"}
@@ -103,7 +104,7 @@ func Decide(obj *helmv2.HelmRelease, want Desired, cur *Current) Decision {
 	}
 	if d, changed := outOfSync(want, cur); changed {
 		rem := obj.GetActiveRemediation()
-		if !want.Force && rem != nil && rem.RetriesExhausted(obj) {
+		if !want.Force && rem != nil && rem.RetriesExhausted(obj) && obj.GetActiveRetry() == nil {
 			return stall(string(obj.Status.LastAttemptedReleaseAction), rem, obj)
 		}
 		return Decision{Upgrade, d}
@@ -122,12 +123,17 @@ func Decide(obj *helmv2.HelmRelease, want Desired, cur *Current) Decision {
 }
 
 // decideFailed picks the remediation of a failed release, or stalls when
-// retries are exhausted and the last failure is not to be remediated.
+// retries are exhausted and the last failure is not to be remediated. With
+// the RetryOnFailure strategy it never remediates nor stalls: it retries
+// with an upgrade (the reconciler waits retryInterval between attempts).
 func decideFailed(obj *helmv2.HelmRelease, want Desired, cur *Current, why string) Decision {
 	rem := obj.GetActiveRemediation()
 	if rem == nil {
 		// Failed before this controller acted on it: try to move forward.
 		return Decision{Upgrade, why}
+	}
+	if obj.GetActiveRetry() != nil {
+		return Decision{Upgrade, why + "; retrying with an upgrade (strategy RetryOnFailure)"}
 	}
 	if want.Force {
 		return Decision{Upgrade, why + "; an upgrade is forced"}

@@ -34,6 +34,18 @@ func upgradeRetries(n int, strategy helmv2.RemediationStrategy) func(*helmv2.Hel
 	}
 }
 
+// retryOnFailure sets the RetryOnFailure strategy on install and upgrade.
+func retryOnFailure(o *helmv2.HelmRelease) {
+	retry := &helmv2.ActionStrategy{Name: helmv2.ActionStrategyRetryOnFailure}
+	if o.Spec.Install == nil {
+		o.Spec.Install = &helmv2.Install{}
+	}
+	if o.Spec.Upgrade == nil {
+		o.Spec.Upgrade = &helmv2.Upgrade{}
+	}
+	o.Spec.Install.Strategy, o.Spec.Upgrade.Strategy = retry, retry
+}
+
 func testEnabled(ignore bool) func(*helmv2.HelmRelease) {
 	return func(o *helmv2.HelmRelease) { o.Spec.Test = &helmv2.Test{Enable: true, IgnoreFailures: ignore} }
 }
@@ -97,6 +109,26 @@ func TestDecide(t *testing.T) {
 		{"ignored test failures are in sync", hr(testEnabled(true), attempted(helmv2.ReleaseActionInstall, 0, 0)), want,
 			cur(StatusDeployed, func(c *Current) { c.Tested, c.TestFailed = true, true }), None},
 		{"tests disabled skip testing", hr(), want, cur(StatusDeployed), None},
+		{"RetryOnFailure retries a failed install with an upgrade", hr(installRetries(3), retryOnFailure, attempted(helmv2.ReleaseActionInstall, 1, 0)), want,
+			cur(StatusFailed, func(c *Current) { c.HasPrevious = false }), Upgrade},
+		{"RetryOnFailure never stalls a failed install", hr(retryOnFailure, attempted(helmv2.ReleaseActionInstall, 5, 0)), want,
+			cur(StatusFailed, func(c *Current) { c.HasPrevious = false }), Upgrade},
+		{"RetryOnFailure installs again when no release was stored", hr(retryOnFailure, attempted(helmv2.ReleaseActionInstall, 5, 0)), want, nil, Install},
+		{"RetryOnFailure retries a failed upgrade without rolling back", hr(upgradeRetries(3, helmv2.RollbackRemediationStrategy), retryOnFailure,
+			attempted(helmv2.ReleaseActionUpgrade, 0, 1)), want, cur(StatusFailed), Upgrade},
+		{"RetryOnFailure never stalls a failed upgrade", hr(retryOnFailure, attempted(helmv2.ReleaseActionUpgrade, 0, 7)), want, cur(StatusFailed), Upgrade},
+		{"RetryOnFailure upgrades an out-of-sync release past its retries", hr(retryOnFailure, attempted(helmv2.ReleaseActionUpgrade, 0, 7)), want,
+			cur(StatusDeployed, func(c *Current) { c.ChartVersion = "0.9.0" }), Upgrade},
+		{"RetryOnFailure on install only still rolls back a failed upgrade", hr(upgradeRetries(1, helmv2.RollbackRemediationStrategy),
+			func(o *helmv2.HelmRelease) {
+				o.Spec.Install = &helmv2.Install{Strategy: &helmv2.ActionStrategy{Name: helmv2.ActionStrategyRetryOnFailure}}
+			},
+			attempted(helmv2.ReleaseActionUpgrade, 0, 1)), want, cur(StatusFailed), Rollback},
+		{"RemediateOnFailure named explicitly remediates", hr(upgradeRetries(1, helmv2.RollbackRemediationStrategy),
+			func(o *helmv2.HelmRelease) {
+				o.Spec.Upgrade.Strategy = &helmv2.ActionStrategy{Name: helmv2.ActionStrategyRemediateOnFailure}
+			},
+			attempted(helmv2.ReleaseActionUpgrade, 0, 1)), want, cur(StatusFailed), Rollback},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := Decide(tt.obj, tt.want, tt.cur)

@@ -106,6 +106,9 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 				fmt.Sprintf("unlocked release '%s/%s.v%d' left pending by an interrupted action", rel.Namespace, name, rel.Version))
 		case release.Install, release.Upgrade:
 			lastErr = r.runRelease(ctx, s, d.Action, want)
+			if err := retryLater(obj, lastErr); err != nil {
+				return err
+			}
 			if lastErr == nil {
 				obj.Status.ObservedPostRenderersDigest = prDigest
 				want.PostRenderersChanged = false
@@ -116,6 +119,9 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 			}
 		case release.Test:
 			lastErr = r.runTest(ctx, s)
+			if err := retryLater(obj, lastErr); err != nil {
+				return err
+			}
 		case release.Rollback, release.Uninstall:
 			// A remediation ends the reconcile; the next one decides again
 			// with backoff. A failed remediation is the error users see.
@@ -131,6 +137,20 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 		r.recordLatest(s)
 	}
 	return r.retryAfter(lastErr, errors.New("the release did not settle within one reconcile"))
+}
+
+// retryLater ends the reconcile after a failed action when the action's
+// strategy is RetryOnFailure: nothing is remediated, and the next attempt
+// comes after retryInterval rather than with the controller's backoff. It
+// returns nil when err is nil or the failure is to be remediated.
+func retryLater(obj *helmv2.HelmRelease, err error) error {
+	retry := obj.GetActiveRetry()
+	if err == nil || retry == nil {
+		return nil
+	}
+	e := outcome.As(err, helmv2.ReconciliationFailedReason)
+	return outcome.WaitErr(e.Reason, retry.GetRetryInterval(),
+		fmt.Errorf("%w; retrying in %s (strategy RetryOnFailure)", e.Err, retry.GetRetryInterval()))
 }
 
 // retryAfter returns a retry error carrying the earlier failure when there

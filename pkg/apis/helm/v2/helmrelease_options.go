@@ -91,6 +91,12 @@ type Install struct {
 	// +optional
 	Remediation *InstallRemediation `json:"remediation,omitempty"`
 
+	// strategy says how a failed install is handled: RemediateOnFailure
+	// (the default) applies remediation; RetryOnFailure leaves the failed
+	// release and retries it with an upgrade every retryInterval.
+	// +optional
+	Strategy *ActionStrategy `json:"strategy,omitempty"`
+
 	// crds is the policy for the chart's CRDs: Skip, Create (the default)
 	// or CreateReplace.
 	// +kubebuilder:validation:Enum=Skip;Create;CreateReplace
@@ -145,6 +151,12 @@ type Upgrade struct {
 	// upgrade is not retried.
 	// +optional
 	Remediation *UpgradeRemediation `json:"remediation,omitempty"`
+
+	// strategy says how a failed upgrade is handled: RemediateOnFailure
+	// (the default) applies remediation; RetryOnFailure retries the upgrade
+	// every retryInterval without rolling back or uninstalling.
+	// +optional
+	Strategy *ActionStrategy `json:"strategy,omitempty"`
 
 	// crds is the policy for the chart's CRDs: Skip (the default), Create
 	// or CreateReplace.
