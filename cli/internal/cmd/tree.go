@@ -28,7 +28,7 @@ object with its kstatus health: Current, InProgress, Failed or NotFound.`,
 			if err != nil {
 				return WithExitCode(ExitError, err)
 			}
-			if k != objects.Kustomization && k != objects.HelmRelease {
+			if k.Kind != objects.Kustomization.Kind && k.Kind != objects.HelmRelease.Kind {
 				return WithExitCode(ExitError, fmt.Errorf("tree takes ks or hr, not %s", args[0]))
 			}
 			cl, err := g.Clients()

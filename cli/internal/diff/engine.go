@@ -8,10 +8,11 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
 	ssautils "github.com/fluxcd/pkg/ssa/utils"
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -185,13 +186,12 @@ func (e *Engine) Pruned(ctx context.Context, inventory []InventoryEntry, desired
 		if err != nil {
 			return nil, fmt.Errorf("reading inventory entry %q: %w", entry.ID, err)
 		}
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(id.GroupKind.WithVersion(entry.Version))
-		if err := e.Client.Get(ctx, client.ObjectKey{Namespace: id.Namespace, Name: id.Name}, live); err != nil {
-			if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
-				continue
-			}
-			return nil, fmt.Errorf("reading %s to prune: %w", entry.ID, err)
+		live, err := e.live(ctx, id.GroupKind.WithVersion(entry.Version), id.Namespace, id.Name)
+		if err != nil {
+			return nil, err
+		}
+		if live == nil {
+			continue
 		}
 		labels := live.GetLabels()
 		if labels[owner.Group+"/name"] != owner.Name || labels[owner.Group+"/namespace"] != owner.Namespace {
@@ -200,15 +200,36 @@ func (e *Engine) Pruned(ctx context.Context, inventory []InventoryEntry, desired
 		if ssautils.AnyInMetadata(live, pruneDisabled) {
 			continue
 		}
-		d := newObjectDiff(live)
-		d.Action = Pruned
-		MaskSecrets(live, nil)
-		if d.Diff, err = Unified(d.Ref, live, nil, e.contextLines()); err != nil {
+		d, err := e.pruned(live)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// live reads an object, nil when it (or its kind) does not exist.
+func (e *Engine) live(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(gvk)
+	if err := e.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, live); err != nil {
+		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, namespace, name, err)
+	}
+	return live, nil
+}
+
+// pruned shows a live object about to be deleted, Secrets masked.
+func (e *Engine) pruned(live *unstructured.Unstructured) (ObjectDiff, error) {
+	d := newObjectDiff(live)
+	d.Action = Pruned
+	MaskSecrets(live, nil)
+	var err error
+	d.Diff, err = Unified(d.Ref, live, nil, e.contextLines())
+	return d, err
 }
 
 // InventoryEntry is one entry of a Kustomization's status.inventory.

@@ -131,3 +131,29 @@ func Print(w io.Writer, r *Result, color bool) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// WriteManifests writes objects as a multi-document YAML stream, with the
+// owner labels the controller sets and every Secret value masked.
+func WriteManifests(w io.Writer, objs []*unstructured.Unstructured, owner Owner) error {
+	for _, o := range objs {
+		c := o.DeepCopy()
+		if owner.Group != "" {
+			labels := c.GetLabels()
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[owner.Group+"/name"] = owner.Name
+			labels[owner.Group+"/namespace"] = owner.Namespace
+			c.SetLabels(labels)
+		}
+		MaskSecrets(nil, c)
+		y, err := toYAML(c)
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, "---\n"+y); err != nil {
+			return err
+		}
+	}
+	return nil
+}
