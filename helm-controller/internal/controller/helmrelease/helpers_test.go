@@ -2,8 +2,6 @@ package helmrelease
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 const timeout = 60 * time.Second
@@ -76,11 +75,7 @@ func withTemplate(base map[string]string, name, content string) map[string]strin
 
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	ns := fmt.Sprintf("hr-%d", rand.Uint32())
-	if err := env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		t.Fatal(err)
-	}
-	return ns
+	return suite.NewNamespace(t, env.Client, "hr-")
 }
 
 // publishHelmChart creates (or updates) a HelmChart whose artifact is the

@@ -1,7 +1,6 @@
 package helmrelease
 
 import (
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"net/http"
@@ -14,17 +13,12 @@ import (
 	"time"
 
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
-	"github.com/fluxcd/pkg/runtime/events"
-	"github.com/go-logr/logr"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
@@ -32,6 +26,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
 	"github.com/ferrycd/ferry/test/cluster"
+	"github.com/ferrycd/ferry/test/suite"
 
 	"github.com/ferrycd/ferry/helm-controller/internal/action"
 )
@@ -44,79 +39,48 @@ var (
 	reconciler *Reconciler
 )
 
-func TestMain(m *testing.M) {
-	code, err := runSuite(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
-
-// runSuite starts one fast-mode cluster (Helm releases here hold only
+// TestMain starts one fast-mode cluster (Helm releases here hold only
 // ConfigMaps, and the tests play kubelet for test hook Pods), a chart
 // server standing in for the source-controller, and the reconciler.
-func runSuite(m *testing.M) (int, error) {
-	if os.Getenv("TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
-	} else {
-		ctrl.SetLogger(logr.Discard())
-	}
+func TestMain(m *testing.M) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	utilruntime.Must(helmv2.AddToScheme(scheme))
-
-	var err error
-	env, err = cluster.Start(cluster.Options{Scheme: scheme})
-	if err != nil {
-		return 0, err
+	opts := suite.Options{
+		Mode:       cluster.Fast,
+		Scheme:     scheme,
+		Controller: "helm-controller",
+		// As in the controller binaries (the API server has priority and
+		// fairness), no client-side rate limit.
+		NoRateLimit: true,
 	}
-	defer func() { _ = env.Stop() }()
-	charts = newChartServer()
-	defer charts.Close()
-
-	cache, err := os.MkdirTemp("", "helmrelease-cache-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(cache)
-	fetcher, err := fetch.New(cache)
-	if err != nil {
-		return 0, err
-	}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		return 0, err
-	}
-	recorder, err := events.NewRecorder(ctrl.Log, "", "helm-controller", events.WithManager(mgr))
-	if err != nil {
-		return 0, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	reconciler = &Reconciler{
-		Client: mgr.GetClient(),
-		Finisher: outcome.Finisher{Scheme: scheme, Recorder: recorder, OwnedConditions: OwnedConditions,
-			FieldOwner: "helm-controller"},
-		Fetcher:           fetcher,
-		Clients:           kubeclient.NewFactory(mgr.GetConfig(), scheme, mgr.GetRESTMapper()),
-		Configs:           action.NewConfigs(),
-		Concurrent:        4,
-		DependencyRequeue: time.Second,
-	}
-	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
-		return 0, err
-	}
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
+	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
+		env = e.Cluster
+		charts = newChartServer()
+		e.Cleanup(charts.Close)
+		cache, err := os.MkdirTemp("", "helmrelease-cache-")
+		if err != nil {
+			return err
 		}
-	}()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return 0, fmt.Errorf("cache did not sync")
-	}
-	return m.Run(), nil
+		e.Cleanup(func() { _ = os.RemoveAll(cache) })
+		fetcher, err := fetch.New(cache)
+		if err != nil {
+			return err
+		}
+		mgr := e.Manager
+		reconciler = &Reconciler{
+			Client: mgr.GetClient(),
+			Finisher: outcome.Finisher{Scheme: scheme, Recorder: e.Recorder, OwnedConditions: OwnedConditions,
+				FieldOwner: "helm-controller"},
+			Fetcher:           fetcher,
+			Clients:           kubeclient.NewFactory(mgr.GetConfig(), scheme, mgr.GetRESTMapper()),
+			Configs:           action.NewConfigs(),
+			Concurrent:        4,
+			DependencyRequeue: time.Second,
+		}
+		return reconciler.SetupWithManager(e.Ctx, mgr)
+	}))
 }
 
 // chartServer serves packaged charts, the way the source-controller
