@@ -40,7 +40,13 @@ type Scenario struct {
 	Doc string
 	// Controllers are the controllers the scenario runs; nil means all four.
 	Controllers []string
-	Run         func(ctx context.Context, env *Env) (*Result, error)
+	// FastCluster runs only etcd and kube-apiserver, for a scenario that
+	// needs no workloads.
+	FastCluster bool
+	// DefaultN is the size when --n is not given; zero means the flag's
+	// default.
+	DefaultN int
+	Run      func(ctx context.Context, env *Env) (*Result, error)
 }
 
 var scenarios = map[string]Scenario{
@@ -53,6 +59,8 @@ var scenarios = map[string]Scenario{
 		Controllers: []string{"source-controller", "helm-controller"}, Run: runHelmReleases},
 	"webhook": {Doc: "a push announced through a Receiver webhook until the new revision is applied and Ready",
 		Controllers: []string{"source-controller", "kustomize-controller", "notification-controller"}, Run: runWebhook},
+	"ui": {Doc: "ferry ui over N Kustomizations with status written directly (no controller), the overview opened, searched and filtered in headless Chromium",
+		Controllers: []string{}, FastCluster: true, DefaultN: 5000, Run: runUI},
 }
 
 func main() {
@@ -60,6 +68,11 @@ func main() {
 	n := flag.Int("n", 100, "scenario size (objects)")
 	out := flag.String("out", "", "report file (default: bench-<scenario>.md in the repository root)")
 	flag.Parse()
+	nGiven := false
+	flag.Visit(func(f *flag.Flag) { nGiven = nGiven || f.Name == "n" })
+	if sc, ok := scenarios[*name]; ok && !nGiven && sc.DefaultN > 0 {
+		*n = sc.DefaultN
+	}
 	if err := run(*name, *n, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -73,7 +86,11 @@ func run(name string, n int, out string) error {
 	}
 	ctx := context.Background()
 	start := time.Now()
-	c, err := cluster.Start(cluster.Options{Mode: cluster.Full})
+	mode, modeName := cluster.Full, "full mode"
+	if sc.FastCluster {
+		mode, modeName = cluster.Fast, "fast mode"
+	}
+	c, err := cluster.Start(cluster.Options{Mode: mode})
 	if err != nil {
 		return err
 	}
@@ -110,7 +127,7 @@ func run(name string, n int, out string) error {
 	if err != nil {
 		return err
 	}
-	res.Rows = append([][2]string{{"local cluster start (full mode)", clusterStart.Round(time.Millisecond).String()}}, res.Rows...)
+	res.Rows = append([][2]string{{"local cluster start (" + modeName + ")", clusterStart.Round(time.Millisecond).String()}}, res.Rows...)
 	for _, ctl := range ctls {
 		p := env.Controllers[ctl]
 		res.Add(ctl+" peak RSS", fmt.Sprintf("%.1f MiB", float64(p.PeakRSS())/(1<<20)))
