@@ -40,28 +40,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	kubectl := env.Cluster.BinDir + "/kubectl"
-	fmt.Printf(`
-%s
-Ferry is running on a local cluster, reconciling the sample repository.
-
-  export KUBECONFIG=%s
-  %s get fluxcd -A
-  %s get deploy,svc,cm,secret -n apps
-  %s get helmreleases -A
-
-Push a change and watch it apply (the GitRepository polls every minute;
-the reconcile annotation makes it fetch at once):
-
-  git clone %s fleet && cd fleet
-  sed -i 's/hello from Ferry/hello again/' apps/base/config.yaml
-  git commit -am "change greeting" && git push
-  %s annotate gitrepository fleet -n ferry-system --overwrite reconcile.fluxcd.io/requestedAt="$(date +%%s)"
-  %s get cm web -n apps -o jsonpath='{.data.greeting}'
-
-Controller logs: %s/*.log
-Press Ctrl-C to stop; everything started here is cleaned up.
-`, status, env.Kubeconfig, kubectl, kubectl, kubectl, env.Git.URL(devenv.SampleRepo), kubectl, kubectl, env.Work)
+	fmt.Print(env.Instructions(status))
 	<-ctx.Done()
 	fmt.Println()
 	return nil

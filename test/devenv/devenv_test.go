@@ -2,6 +2,7 @@ package devenv
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -12,15 +13,29 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// env is the one development environment the tests of this package share,
+// as `make dev` starts it.
+var env *Env
+
+func TestMain(m *testing.M) {
+	e, err := Start(context.Background(), os.Stdout)
+	env = e
+	code := 1
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devenv:", err)
+	} else {
+		code = m.Run()
+	}
+	e.Stop()
+	os.Exit(code)
+}
+
 // TestSampleReconcilesToReady is what `make dev` promises: from nothing, the
 // sample repository reconciles to Ready through the four controller
 // processes under their own RBAC, the app runs, and kubectl shows it all.
 func TestSampleReconcilesToReady(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	env, err := Start(ctx, os.Stdout)
-	t.Cleanup(env.Stop)
-	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(env.WaitReady(ctx, 3*time.Minute)).To(Succeed())
 
 	var d appsv1.Deployment

@@ -94,8 +94,15 @@ func (s *Server) CommitSigned(repo, branch, message string, files map[string]str
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	bare := filepath.Join(s.Root(), repo)
+	ref := plumbing.NewBranchReferenceName(branch)
 	if _, err := os.Stat(bare); os.IsNotExist(err) {
-		if _, err := gogit.PlainInit(bare, true); err != nil {
+		// HEAD names the first branch committed, so that `git clone` of the
+		// URL checks it out (with go-git's default, master, a repository
+		// holding only main clones with "remote HEAD refers to nonexistent
+		// ref").
+		if _, err := gogit.PlainInitWithOptions(bare, &gogit.PlainInitOptions{
+			Bare: true, InitOptions: gogit.InitOptions{DefaultBranch: ref},
+		}); err != nil {
 			return "", err
 		}
 	}
@@ -115,7 +122,6 @@ func (s *Server) CommitSigned(repo, branch, message string, files map[string]str
 	if err != nil {
 		return "", err
 	}
-	ref := plumbing.NewBranchReferenceName(branch)
 	if err := r.Fetch(&gogit.FetchOptions{RefSpecs: []config.RefSpec{config.RefSpec(fmt.Sprintf("+%s:%s", ref, ref))}}); err == nil {
 		if err := wt.Checkout(&gogit.CheckoutOptions{Branch: ref}); err != nil {
 			return "", err
