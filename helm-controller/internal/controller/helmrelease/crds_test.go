@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -133,4 +134,48 @@ func TestOCIRepositoryChartRef(t *testing.T) {
 
 	version = publishOCI(withTemplate(goodChart, "c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"))
 	waitReady(t, hr, version, 2)
+}
+
+// TestExternalArtifactChartRef releases the chart of an ExternalArtifact,
+// both as a tarball of a chart directory (Chart.yaml at the root, as an
+// ArtifactGenerator stores a chart copied from Git) and as a packaged
+// chart. The version carries the artifact digest, so changed content under
+// the same chart version upgrades.
+func TestExternalArtifactChartRef(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ea := &sourcev1.ExternalArtifact{}
+	ea.Namespace, ea.Name = ns, "chart"
+	g.Expect(env.Client.Create(ctx, ea)).To(Succeed())
+	publish := func(a *fluxmeta.Artifact, err error) string {
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Eventually(func() error {
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(ea), ea); err != nil {
+				return err
+			}
+			ea.Status.Artifact = a
+			return env.Client.Status().Update(ctx, ea)
+		}, timeout).Should(Succeed())
+		return "1.0.0+" + a.Digest[len("sha256:"):][:12]
+	}
+
+	version := publish(charts.PublishTree("app", "1.0.0", goodChart))
+	hr := newRelease(t, ns, "app", func(hr *helmv2.HelmRelease) {
+		hr.Spec.ChartRef = &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.ExternalArtifactKind, Name: "chart"}
+	})
+	waitReady(t, hr, version, 1)
+	g.Expect(hr.Status.LastAttemptedRevisionDigest).To(Equal(ea.Status.Artifact.Digest))
+	g.Expect(configMap(t, ns, "app-a")).NotTo(BeNil())
+
+	// New content, same Chart.yaml version: the watch on the
+	// ExternalArtifact brings the upgrade.
+	version = publish(charts.PublishTree("app", "1.0.0",
+		withTemplate(goodChart, "c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-c\n")))
+	waitReady(t, hr, version, 2)
+	_, err := configMap(t, ns, "app-c")
+	g.Expect(err).NotTo(HaveOccurred())
+
+	version = publish(charts.Publish("app", "1.0.0", goodChart))
+	waitReady(t, hr, version, 3)
 }

@@ -70,6 +70,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 			builder.WithPredicates(artifactChanged{})).
 		Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.OCIRepositoryKind)),
 			builder.WithPredicates(artifactChanged{})).
+		Watches(&sourcev1.ExternalArtifact{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.ExternalArtifactKind)),
+			builder.WithPredicates(artifactChanged{})).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.forValues("ConfigMap")), watched).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forValues("Secret")), watched).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).

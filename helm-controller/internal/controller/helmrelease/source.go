@@ -3,11 +3,14 @@ package helmrelease
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -148,9 +151,18 @@ func (r *Reconciler) getArtifact(ctx context.Context, s *scope) error {
 			return r.sourceUnavailable(kind, key, err)
 		}
 		observed = oci.Status.ObservedGeneration
+	case sourcev1.ExternalArtifactKind:
+		// An ExternalArtifact has no spec of its own to observe: its
+		// producer replaces status.artifact whenever the content changes.
+		ea := &sourcev1.ExternalArtifact{}
+		src = ea
+		if err := r.Get(ctx, key, ea); err != nil {
+			return r.sourceUnavailable(kind, key, err)
+		}
+		observed = ea.Generation
 	default:
 		return outcome.StallErr(helmv2.ArtifactFailedReason,
-			fmt.Errorf("unsupported chart source kind '%s': use HelmChart or OCIRepository", kind))
+			fmt.Errorf("unsupported chart source kind '%s': use HelmChart, OCIRepository or ExternalArtifact", kind))
 	}
 	a := src.GetArtifact()
 	if a == nil {
@@ -175,24 +187,24 @@ func (r *Reconciler) sourceUnavailable(kind string, key types.NamespacedName, er
 }
 
 // loadChart downloads the chart artifact, verifies its digest and loads
-// it. For an OCIRepository the chart version gets the first 12 hex digits
-// of the artifact digest, as Flux does, so a re-pushed tag upgrades.
+// it. For an OCIRepository or an ExternalArtifact the chart version gets
+// the first 12 hex digits of the artifact digest, as Flux does, so new
+// content under an unchanged chart version (a re-pushed tag, a chart
+// directory changed in Git) upgrades.
 func (r *Reconciler) loadChart(ctx context.Context, s *scope) error {
-	path, err := r.Fetcher.FetchFile(ctx, s.artifact.URL, s.artifact.Digest)
-	if err != nil {
-		return outcome.RetryErr(helmv2.ArtifactFailedReason,
-			fmt.Errorf("failed to fetch chart artifact '%s': %w", s.artifact.Revision, err))
+	load := r.loadPackagedChart
+	if s.sourceKind == sourcev1.ExternalArtifactKind {
+		load = r.loadChartTree
 	}
-	chrt, err := loader.Load(path)
+	chrt, err := load(ctx, s.artifact)
 	if err != nil {
-		return outcome.StallErr(helmv2.ArtifactFailedReason,
-			fmt.Errorf("failed to load chart from artifact '%s': %w", s.artifact.Revision, err))
+		return err
 	}
 	if err := chrt.Validate(); err != nil {
 		return outcome.StallErr(helmv2.ArtifactFailedReason, fmt.Errorf("invalid chart: %w", err))
 	}
 	s.obj.Status.LastAttemptedRevisionDigest = ""
-	if s.sourceKind == sourcev1.OCIRepositoryKind {
+	if s.sourceKind == sourcev1.OCIRepositoryKind || s.sourceKind == sourcev1.ExternalArtifactKind {
 		s.obj.Status.LastAttemptedRevisionDigest = s.artifact.Digest
 		if hex := digestHex(s.artifact.Digest); hex != "" {
 			chrt.Metadata.Version = withBuild(chrt.Metadata.Version, hex)
@@ -200,6 +212,66 @@ func (r *Reconciler) loadChart(ctx context.Context, s *scope) error {
 	}
 	s.chart = chrt
 	return nil
+}
+
+// loadPackagedChart loads an artifact that is a packaged chart, as
+// HelmCharts and OCIRepositories of charts serve.
+func (r *Reconciler) loadPackagedChart(ctx context.Context, a *fluxmeta.Artifact) (*chart.Chart, error) {
+	path, err := r.Fetcher.FetchFile(ctx, a.URL, a.Digest)
+	if err != nil {
+		return nil, outcome.RetryErr(helmv2.ArtifactFailedReason,
+			fmt.Errorf("failed to fetch chart artifact '%s': %w", a.Revision, err))
+	}
+	chrt, err := loader.Load(path)
+	if err != nil {
+		return nil, outcome.StallErr(helmv2.ArtifactFailedReason,
+			fmt.Errorf("failed to load chart from artifact '%s': %w", a.Revision, err))
+	}
+	return chrt, nil
+}
+
+// loadChartTree loads an ExternalArtifact's chart. Its producer may store
+// a packaged chart (files under "<chart>/") or a tarball of a chart
+// directory with Chart.yaml at its root, as an ArtifactGenerator copying
+// a chart to "@artifact/" makes; Helm's archive loader refuses the second,
+// so the artifact is extracted (with the fetcher's safe untar) and the
+// chart loaded from the directory holding Chart.yaml.
+func (r *Reconciler) loadChartTree(ctx context.Context, a *fluxmeta.Artifact) (*chart.Chart, error) {
+	dir, err := r.Fetcher.Fetch(ctx, a.URL, a.Digest)
+	if err != nil {
+		return nil, outcome.RetryErr(helmv2.ArtifactFailedReason,
+			fmt.Errorf("failed to fetch chart artifact '%s': %w", a.Revision, err))
+	}
+	root, err := chartRoot(dir)
+	if err != nil {
+		return nil, outcome.StallErr(helmv2.ArtifactFailedReason,
+			fmt.Errorf("artifact '%s' holds no chart: %w", a.Revision, err))
+	}
+	chrt, err := loader.LoadDir(root)
+	if err != nil {
+		return nil, outcome.StallErr(helmv2.ArtifactFailedReason,
+			fmt.Errorf("failed to load chart from artifact '%s': %w", a.Revision, err))
+	}
+	return chrt, nil
+}
+
+// chartRoot returns dir when it holds Chart.yaml, else its only
+// subdirectory when that one does.
+func chartRoot(dir string) (string, error) {
+	if _, err := os.Stat(filepath.Join(dir, chartutil.ChartfileName)); err == nil {
+		return dir, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	if len(entries) == 1 && entries[0].IsDir() {
+		sub := filepath.Join(dir, entries[0].Name())
+		if _, err := os.Stat(filepath.Join(sub, chartutil.ChartfileName)); err == nil {
+			return sub, nil
+		}
+	}
+	return "", fmt.Errorf("no %s at its root or in its only directory", chartutil.ChartfileName)
 }
 
 func digestHex(d string) string {

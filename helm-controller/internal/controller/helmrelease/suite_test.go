@@ -1,6 +1,7 @@
 package helmrelease
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/artifact/archive"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
@@ -109,6 +111,45 @@ func newChartServer() *chartServer {
 // Publish packages a chart named name at version with the given templates
 // (file name -> content; names under crds/ are the chart's CRDs) and returns the artifact serving it.
 func (c *chartServer) Publish(name, version string, templates map[string]string) (*fluxmeta.Artifact, error) {
+	dir, err := os.MkdirTemp("", "chart-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path, err := chartutil.Save(newChart(name, version, templates), dir)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	a := c.serve(filepath.Base(path), data)
+	a.Revision = version
+	return a, nil
+}
+
+// PublishTree serves the chart as a tar.gz of its directory, Chart.yaml at
+// the root, the way an ArtifactGenerator stores a chart copied from Git.
+func (c *chartServer) PublishTree(name, version string, templates map[string]string) (*fluxmeta.Artifact, error) {
+	dir, err := os.MkdirTemp("", "chart-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := chartutil.SaveDir(newChart(name, version, templates), dir); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := archive.Build(&buf, filepath.Join(dir, name), nil); err != nil {
+		return nil, err
+	}
+	a := c.serve(name+".tar.gz", buf.Bytes())
+	a.Revision = "latest@" + a.Digest
+	return a, nil
+}
+
+func newChart(name, version string, templates map[string]string) *chart.Chart {
 	chrt := &chart.Chart{
 		Metadata: &chart.Metadata{APIVersion: chart.APIVersionV2, Name: name, Version: version, AppVersion: "v" + version},
 		Values:   map[string]any{"greeting": "hello"},
@@ -121,27 +162,20 @@ func (c *chartServer) Publish(name, version string, templates map[string]string)
 		}
 		chrt.Templates = append(chrt.Templates, &chart.File{Name: "templates/" + f, Data: []byte(content)})
 	}
-	dir, err := os.MkdirTemp("", "chart-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	path, err := chartutil.Save(chrt, dir)
-	if err != nil {
-		return nil, err
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+	return chrt
+}
+
+// serve publishes data under its digest and returns its artifact; the
+// caller sets the revision.
+func (c *chartServer) serve(file string, data []byte) *fluxmeta.Artifact {
 	sum := fmt.Sprintf("%x", sha256.Sum256(data))
-	urlPath := "/" + sum + "/" + filepath.Base(path)
+	urlPath := "/" + sum + "/" + file
 	c.mu.Lock()
 	c.files[urlPath] = data
 	c.mu.Unlock()
 	size := int64(len(data))
 	return &fluxmeta.Artifact{
-		Path: urlPath, URL: c.URL + urlPath, Revision: version, Digest: "sha256:" + sum,
+		Path: urlPath, URL: c.URL + urlPath, Digest: "sha256:" + sum,
 		LastUpdateTime: metav1.Now(), Size: &size,
-	}, nil
+	}
 }

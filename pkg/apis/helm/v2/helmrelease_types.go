@@ -39,8 +39,10 @@ type HelmReleaseSpec struct {
 	// +optional
 	Chart *HelmChartTemplate `json:"chart,omitempty"`
 
-	// chartRef names an existing OCIRepository or HelmChart whose artifact
-	// is the chart. Exactly one of chart and chartRef must be set.
+	// chartRef names an existing OCIRepository, HelmChart or
+	// ExternalArtifact whose artifact is the chart (for an ExternalArtifact,
+	// a packaged chart or a tarball of a chart directory). Exactly one of
+	// chart and chartRef must be set.
 	// +optional
 	ChartRef *CrossNamespaceSourceReference `json:"chartRef,omitempty"`
 

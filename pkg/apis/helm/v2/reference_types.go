@@ -119,7 +119,8 @@ type CrossNamespaceObjectReference struct {
 }
 
 // CrossNamespaceSourceReference names an existing source object whose
-// artifact is the chart.
+// artifact is the chart: an OCIRepository, a HelmChart or an
+// ExternalArtifact.
 type CrossNamespaceSourceReference struct {
 	// apiVersion of the source; the served version is used when it is
 	// empty.
@@ -127,7 +128,7 @@ type CrossNamespaceSourceReference struct {
 	APIVersion string `json:"apiVersion,omitempty"`
 
 	// kind of the source.
-	// +kubebuilder:validation:Enum=OCIRepository;HelmChart
+	// +kubebuilder:validation:Enum=OCIRepository;HelmChart;ExternalArtifact
 	// +required
 	Kind string `json:"kind"`
 
