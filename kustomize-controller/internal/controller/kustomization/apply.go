@@ -50,7 +50,8 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	}
 
 	opts := ssa.DefaultApplyOptions()
-	opts.Force = obj.Spec.Force
+	// A pending `ferry reconcile ks --force` request forces this one apply.
+	opts.Force = obj.Spec.Force || obj.ForceRequested()
 	opts.ForceSelector = map[string]string{kustomizev1.ForceAnnotation: kustomizev1.EnabledValue}
 	opts.ExclusionSelector = map[string]string{kustomizev1.ReconcileAnnotation: kustomizev1.DisabledValue}
 	opts.IfNotPresentSelector = map[string]string{kustomizev1.SSAAnnotation: kustomizev1.IfNotPresentValue}
