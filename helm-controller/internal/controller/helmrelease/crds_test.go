@@ -113,14 +113,10 @@ func TestOCIRepositoryChartRef(t *testing.T) {
 		a, err := charts.Publish("app", "1.0.0", templates)
 		g.Expect(err).NotTo(HaveOccurred())
 		a.Revision = "1.0.0@" + a.Digest
-		g.Eventually(func() error {
-			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(repo), repo); err != nil {
-				return err
-			}
+		updateStatus(t, repo, func() {
 			repo.Status.Artifact = a
 			repo.Status.ObservedGeneration = repo.Generation
-			return env.Client.Status().Update(ctx, repo)
-		}, timeout).Should(Succeed())
+		})
 		return "1.0.0+" + a.Digest[len("sha256:"):][:12]
 	}
 	version := publishOCI(goodChart)
@@ -150,13 +146,7 @@ func TestExternalArtifactChartRef(t *testing.T) {
 	g.Expect(env.Client.Create(ctx, ea)).To(Succeed())
 	publish := func(a *fluxmeta.Artifact, err error) string {
 		g.Expect(err).NotTo(HaveOccurred())
-		g.Eventually(func() error {
-			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(ea), ea); err != nil {
-				return err
-			}
-			ea.Status.Artifact = a
-			return env.Client.Status().Update(ctx, ea)
-		}, timeout).Should(Succeed())
+		updateStatus(t, ea, func() { ea.Status.Artifact = a })
 		return "1.0.0+" + a.Digest[len("sha256:"):][:12]
 	}
 

@@ -101,15 +101,23 @@ func publishHelmChart(t *testing.T, ns, name, version string, templates map[stri
 
 func setArtifact(t *testing.T, hc *sourcev1.HelmChart, a *fluxmeta.Artifact) {
 	t.Helper()
-	g := NewWithT(t)
-	g.Eventually(func() error {
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(hc), hc); err != nil {
-			return err
-		}
+	updateStatus(t, hc, func() {
 		hc.Status.Artifact = a
 		hc.Status.ObservedGeneration = hc.Generation
 		conditions.MarkTrue(hc, fluxmeta.ReadyCondition, fluxmeta.SucceededReason, "stored artifact")
-		return env.Client.Status().Update(context.Background(), hc)
+	})
+}
+
+// updateStatus applies mut to the latest copy of obj and writes its
+// status, retrying conflicts, standing in for the controller that owns it.
+func updateStatus(t *testing.T, obj client.Object, mut func()) {
+	t.Helper()
+	NewWithT(t).Eventually(func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		mut()
+		return env.Client.Status().Update(context.Background(), obj)
 	}, timeout).Should(Succeed())
 }
 
@@ -157,6 +165,16 @@ func waitReady(t *testing.T, hr *helmv2.HelmRelease, chartVersion string, versio
 		g.Expect(latest.ChartVersion).To(Equal(chartVersion))
 		g.Expect(latest.Version).To(Equal(version))
 		g.Expect(latest.Status).To(Equal("deployed"))
+	})
+}
+
+// waitReleased waits until hr is Ready with its latest release at
+// chartVersion, whichever release version that is.
+func waitReleased(t *testing.T, hr *helmv2.HelmRelease, chartVersion string) {
+	t.Helper()
+	waitFor(t, hr, func(g Gomega, hr *helmv2.HelmRelease) {
+		g.Expect(conditions.IsReady(hr)).To(BeTrue(), "ready: %v", hr.Status.Conditions)
+		g.Expect(hr.Status.History.Latest().ChartVersion).To(Equal(chartVersion))
 	})
 }
 

@@ -55,10 +55,7 @@ func TestRetryOnFailure(t *testing.T) {
 		g.Expect(rels[0].Info.Status.String()).To(Equal("failed"))
 
 		publishHelmChart(t, ns, "chart", "1.0.1", goodChart)
-		waitFor(t, hr, func(g Gomega, hr *helmv2.HelmRelease) {
-			g.Expect(conditions.IsReady(hr)).To(BeTrue(), "ready: %v", hr.Status.Conditions)
-			g.Expect(hr.Status.History.Latest().ChartVersion).To(Equal("1.0.1"))
-		})
+		waitReleased(t, hr, "1.0.1")
 	})
 	t.Run("upgrade", func(t *testing.T) {
 		g := NewWithT(t)
@@ -81,10 +78,7 @@ func TestRetryOnFailure(t *testing.T) {
 		g.Expect(rels[0].Chart.Metadata.Version).To(Equal("2.0.0"), "the failed upgrade stays, not rolled back")
 
 		publishHelmChart(t, ns, "chart", "2.0.1", goodChart)
-		waitFor(t, hr, func(g Gomega, hr *helmv2.HelmRelease) {
-			g.Expect(conditions.IsReady(hr)).To(BeTrue(), "ready: %v", hr.Status.Conditions)
-			g.Expect(hr.Status.History.Latest().ChartVersion).To(Equal("2.0.1"))
-		})
+		waitReleased(t, hr, "2.0.1")
 	})
 	t.Run("retryInterval needs RetryOnFailure", func(t *testing.T) {
 		g := NewWithT(t)
