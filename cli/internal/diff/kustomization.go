@@ -115,17 +115,15 @@ func (e *Engine) Kustomization(ctx context.Context, req KustomizationRequest, ar
 	}
 	ks := req.Kustomization
 	owner := Owner{Field: KustomizeFieldManager, Group: KustomizeOwnerGroup, Name: ks.Name, Namespace: ks.Namespace}
-	var desired []*unstructured.Unstructured
-	for _, o := range b.Objects {
-		if o.GetAnnotations()[kustomizev1.SSAAnnotation] == kustomizev1.IgnoreValue {
-			continue
-		}
-		desired = append(desired, o)
-	}
-	objs, err := e.DryRun(ctx, desired, owner, ApplyOptions{
-		Force:                ks.Spec.Force || forceRequested(ks),
-		ForceSelector:        map[string]string{kustomizev1.ForceAnnotation: kustomizev1.EnabledValue},
-		ExclusionSelector:    map[string]string{kustomizev1.ReconcileAnnotation: kustomizev1.DisabledValue},
+	objs, err := e.DryRun(ctx, b.Objects, owner, ApplyOptions{
+		Force:         ks.Spec.Force || ks.ForceRequested(),
+		ForceSelector: map[string]string{kustomizev1.ForceAnnotation: kustomizev1.EnabledValue},
+		// Objects the user took out of the controller's hands are skipped,
+		// yet kept in the inventory, so never shown as pruned.
+		ExclusionSelector: map[string]string{
+			kustomizev1.ReconcileAnnotation: kustomizev1.DisabledValue,
+			kustomizev1.SSAAnnotation:       kustomizev1.IgnoreValue,
+		},
 		IfNotPresentSelector: map[string]string{kustomizev1.SSAAnnotation: kustomizev1.IfNotPresentValue},
 	})
 	if err != nil {
@@ -152,13 +150,6 @@ func (e *Engine) Kustomization(ctx context.Context, req KustomizationRequest, ar
 		res.Objects = append(res.Objects, pruned...)
 	}
 	return res, nil
-}
-
-// forceRequested is true while a `ferry reconcile ks --force` request is
-// pending; a diff then shows what that forced apply would do.
-func forceRequested(ks *kustomizev1.Kustomization) bool {
-	v := ks.GetAnnotations()["reconcile.fluxcd.io/forceAt"]
-	return v != "" && v == ks.GetAnnotations()["reconcile.fluxcd.io/requestedAt"] && v != ks.Status.LastHandledReconcileAt
 }
 
 // sourceArtifact fetches the artifact of the Kustomization's source.
