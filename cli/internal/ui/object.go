@@ -88,29 +88,20 @@ type objectView struct {
 	Multi     bool
 }
 
-func (s *Server) object(w http.ResponseWriter, r *http.Request) {
-	v, code, msg := s.objectView(r)
-	if code != http.StatusOK {
-		s.fail(w, code, msg)
-		return
+// objectPage serves the object page (template "page") or the part of it
+// that changes (template "live"), for the live updates to replace in place.
+func (s *Server) objectPage(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, code, msg := s.objectView(r)
+		if code != http.StatusOK {
+			s.fail(w, code, msg)
+			return
+		}
+		v.CSRF = s.guard.token(s.guard.session(w, r))
+		v.Flash, v.Requested = flash(r)
+		v.Handled = v.Requested != "" && lastHandled(v) == v.Requested
+		s.render(w, "object.html", name, http.StatusOK, v)
 	}
-	v.CSRF = s.guard.token(s.guard.session(w, r))
-	v.Flash, v.Requested = flash(r)
-	v.Handled = v.Requested != "" && lastHandled(v) == v.Requested
-	s.render(w, "object.html", "page", http.StatusOK, v)
-}
-
-// objectLive serves the parts of the object page that change, for the live
-// updates to replace in place.
-func (s *Server) objectLive(w http.ResponseWriter, r *http.Request) {
-	v, code, msg := s.objectView(r)
-	if code != http.StatusOK {
-		s.fail(w, code, msg)
-		return
-	}
-	v.Flash, v.Requested = flash(r)
-	v.Handled = v.Requested != "" && lastHandled(v) == v.Requested
-	s.render(w, "object.html", "live", http.StatusOK, v)
 }
 
 func lastHandled(v objectView) string {

@@ -66,14 +66,15 @@
     connect(function (c) {
       if (c.many || (c.keys || []).some(function (k) { return keys.indexOf(k) >= 0; })) { reload(); }
     });
-    var btn = document.getElementById("show-diff");
-    if (btn) {
-      btn.addEventListener("click", function () {
-        var panel = document.getElementById("diff-panel"), out = document.getElementById("diff");
-        panel.hidden = false;
-        out.innerHTML = '<p class="note">Building and dry-running against the cluster…</p>';
-        refresher(out, function () { return btn.getAttribute("data-diff"); })();
-      });
-    }
+    // The button lives in the part live updates replace, so the click is
+    // handled here, once, for whichever copy of it is on the page.
+    object.addEventListener("click", function (e) {
+      var btn = e.target.closest("#show-diff");
+      if (!btn) { return; }
+      var panel = document.getElementById("diff-panel"), out = document.getElementById("diff");
+      panel.hidden = false;
+      out.innerHTML = '<p class="note">Building and dry-running against the cluster…</p>';
+      refresher(out, function () { return btn.getAttribute("data-diff"); })();
+    });
   }
 })();
