@@ -35,6 +35,9 @@ clusters side by side.`,
 		Example: "  ferry ui\n  ferry ui --context prod --context staging\n  ferry ui -n team-a",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := ui.CheckAddr(o.addr, o.allowRemote); err != nil {
+				return err
+			}
 			targets, err := uiTargets(g, o.contexts)
 			if err != nil {
 				return err
