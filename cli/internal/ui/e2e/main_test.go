@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -67,35 +66,19 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(work)
-	if err := harness.Build(work, controllers...); err != nil {
-		return 0, err
-	}
-	if err := harness.InstallRBAC(c, controllers...); err != nil {
-		return 0, err
-	}
 	if gitSrv, err = gitserver.Start(); err != nil {
 		return 0, err
 	}
 	defer gitSrv.Close()
-	_, args := harness.Args(work)
-	var procs []*harness.Process
+	procs, err := harness.StartLocal(ctx, c, work, controllers...)
+	if err != nil {
+		return 0, err
+	}
 	defer func() {
 		for _, p := range procs {
 			p.Stop()
 		}
 	}()
-	for _, name := range controllers {
-		p, err := harness.Start(ctx, c, work, work, name, withoutEvents(args[name])...)
-		if err != nil {
-			return 0, err
-		}
-		procs = append(procs, p)
-	}
-	for _, p := range procs {
-		if err := p.WaitReady(time.Minute); err != nil {
-			return 0, err
-		}
-	}
 	srv, err := ui.New(ctx, ui.Options{Targets: []ui.Target{{Name: "local", Config: c.Config, Namespaces: []string{"default"}}},
 		BatchWindow: 200 * time.Millisecond})
 	if err != nil {
@@ -118,23 +101,8 @@ func run(m *testing.M) (int, error) {
 	code := m.Run()
 	if code != 0 {
 		for _, p := range procs {
-			if out, err := os.ReadFile(p.LogPath); err == nil {
-				s := string(out)
-				fmt.Fprintf(os.Stderr, "==> %s <==\n%s\n", p.Name, s[max(0, len(s)-3000):])
-			}
+			fmt.Fprintf(os.Stderr, "==> %s <==\n%s\n", p.Name, p.LogTail(3000))
 		}
 	}
 	return code, nil
-}
-
-// withoutEvents drops the events address: no notification-controller runs
-// here to receive them.
-func withoutEvents(args []string) []string {
-	var out []string
-	for _, a := range args {
-		if !strings.HasPrefix(a, "--events-addr=") {
-			out = append(out, a)
-		}
-	}
-	return out
 }

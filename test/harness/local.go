@@ -1,0 +1,73 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ferrycd/ferry/test/cluster"
+)
+
+// StartLocal builds the named controllers into work, installs their RBAC
+// and starts each under its own ServiceAccount with the flags of Args, then
+// waits until every one is ready. Without the notification-controller among
+// them, events go to the API server only. On error the processes already
+// started are stopped.
+func StartLocal(ctx context.Context, c *cluster.Cluster, work string, names ...string) ([]*Process, error) {
+	if err := Build(work, names...); err != nil {
+		return nil, err
+	}
+	if err := InstallRBAC(c, names...); err != nil {
+		return nil, err
+	}
+	_, args := Args(work)
+	var procs []*Process
+	stop := func() {
+		for _, p := range procs {
+			p.Stop()
+		}
+	}
+	for _, name := range names {
+		a := args[name]
+		if !slices.Contains(names, "notification-controller") {
+			a = WithoutEvents(a)
+		}
+		p, err := Start(ctx, c, work, work, name, a...)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		procs = append(procs, p)
+	}
+	for _, p := range procs {
+		if err := p.WaitReady(time.Minute); err != nil {
+			stop()
+			return nil, err
+		}
+	}
+	return procs, nil
+}
+
+// WithoutEvents drops the events address from a controller's flags, for a
+// run with no notification-controller to receive events.
+func WithoutEvents(args []string) []string {
+	var out []string
+	for _, a := range args {
+		if !strings.HasPrefix(a, "--events-addr=") {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// LogTail is the last n bytes of the process's output, for a failed test
+// to show.
+func (p *Process) LogTail(n int) string {
+	out, err := os.ReadFile(p.LogPath)
+	if err != nil {
+		return err.Error()
+	}
+	return string(out[max(0, len(out)-n):])
+}
