@@ -15,7 +15,8 @@ import (
 var fuzzTypes = []string{
 	notificationv1.GenericReceiver, notificationv1.GenericHMACReceiver, notificationv1.GitHubReceiver,
 	notificationv1.GitLabReceiver, notificationv1.BitbucketReceiver, notificationv1.HarborReceiver,
-	notificationv1.DockerHubReceiver, notificationv1.QuayReceiver,
+	notificationv1.DockerHubReceiver, notificationv1.QuayReceiver, notificationv1.NexusReceiver,
+	notificationv1.ACRReceiver, notificationv1.GCRReceiver, notificationv1.CDEventsReceiver,
 }
 
 // FuzzReceiverHandler sends arbitrary bodies and header values to a
@@ -32,6 +33,7 @@ func FuzzReceiverHandler(f *testing.F) {
 	}
 	h, _ := newHandler(receivers["generic"], receivers["generic-hmac"], receivers["github"], receivers["gitlab"],
 		receivers["bitbucket"], receivers["harbor"], receivers["dockerhub"], receivers["quay"],
+		receivers["nexus"], receivers["acr"], receivers["gcr"], receivers["cdevents"],
 		newSecret(token), newRepo("apps", "webapp", nil))
 
 	f.Fuzz(func(t *testing.T, pick uint8, body []byte, sig, event, auth string) {
@@ -39,11 +41,11 @@ func FuzzReceiverHandler(f *testing.F) {
 		headers := map[string]string{
 			"X-Signature": sig, "X-Hub-Signature-256": sig, "X-Hub-Signature": sig,
 			"X-GitHub-Event": event, "X-Gitlab-Event": event, "X-Event-Key": event,
-			"X-Gitlab-Token": auth, "Authorization": auth,
+			"X-Gitlab-Token": auth, "Authorization": auth, "X-Nexus-Webhook-Signature": sig, "Ce-Type": event,
 		}
 		w := send(h, receivers[typ].Status.WebhookPath, body, headers)
 		switch w.Code {
-		case http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge:
+		case http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusConflict, http.StatusRequestEntityTooLarge:
 		default:
 			t.Fatalf("%s: unexpected status %d: %s", typ, w.Code, w.Body.String())
 		}
@@ -59,6 +61,14 @@ func FuzzReceiverHandler(f *testing.F) {
 			if auth != token {
 				t.Fatalf("%s accepted the token %q", typ, auth)
 			}
+		case "nexus":
+			if !validSignature("sha1="+sig, body) {
+				t.Fatalf("nexus accepted an invalid signature %q", sig)
+			}
+		case "gcr":
+			// The fuzzer's Secret has no email and audience, so no token
+			// can pass.
+			t.Fatalf("gcr accepted the token %q", auth)
 		}
 	})
 }
