@@ -146,3 +146,40 @@ func TestUnchangedVerifiedRemoteIsNotClonedAgain(t *testing.T) {
 	g.Expect(conditions.IsReady(got)).To(BeTrue())
 	g.Expect(gitSrv.Uploads(repo)).To(Equal(uploads), "unchanged commit, mode and keys were cloned again")
 }
+
+// TestVerifiedAsSpecified is the decision behind the unchanged-remote
+// shortcut: a stored artifact needs no new signature check only when the
+// last check passed with the mode and keys the spec names now.
+func TestVerifiedAsSpecified(t *testing.T) {
+	head, tag := sourcev1.ModeGitHEAD, sourcev1.ModeGitTag
+	verified := func(mode *sourcev1.GitVerificationMode, digest string) *sourcev1.GitRepository {
+		obj := &sourcev1.GitRepository{}
+		obj.Spec.Verification = &sourcev1.GitRepositoryVerification{Mode: sourcev1.ModeGitHEADLegacy}
+		obj.Status.SourceVerificationMode = mode
+		obj.Status.ObservedVerificationKeysDigest = digest
+		conditions.MarkTrue(obj, sourcev1.SourceVerifiedCondition, fluxmeta.SucceededReason, "ok")
+		return obj
+	}
+	tests := []struct {
+		name string
+		obj  *sourcev1.GitRepository
+		keys string
+		want bool
+	}{
+		{"verification off", &sourcev1.GitRepository{}, "", true},
+		{"same mode and keys", verified(&head, "sha256:a"), "sha256:a", true},
+		{"keys changed", verified(&head, "sha256:a"), "sha256:b", false},
+		{"mode changed", verified(&tag, "sha256:a"), "sha256:a", false},
+		{"never recorded", verified(nil, ""), "sha256:a", false},
+		{"last check failed", func() *sourcev1.GitRepository {
+			obj := verified(&head, "sha256:a")
+			conditions.MarkFalse(obj, sourcev1.SourceVerifiedCondition, sourcev1.VerificationErrorReason, "bad")
+			return obj
+		}(), "sha256:a", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			NewWithT(t).Expect(verifiedAsSpecified(tt.obj, tt.keys)).To(Equal(tt.want))
+		})
+	}
+}
