@@ -232,3 +232,41 @@ func TestLiveBatches(t *testing.T) {
 	}
 	g.Expect(next("changed")).To(Equal(`{"many":true}`))
 }
+
+// TestObjectTemplates renders the object page, its live part and the diff
+// from hand-made views, so a template mistake fails here and not in a
+// browser.
+func TestObjectTemplates(t *testing.T) {
+	g := NewWithT(t)
+	pages, err := parsePages()
+	g.Expect(err).NotTo(HaveOccurred())
+	id := ref{Cluster: "one", Kind: "Kustomization", Namespace: "apps", Name: "web"}
+	v := objectView{Title: "Kustomization web", CSRF: "tok", ref: id, Keys: id.key(),
+		Summary: objects.Summary{Ready: "False", Reason: "BuildFailed", Message: "path not found"}, State: stateFailing,
+		Fields:     []field{{"last handled reconcile", "t1"}},
+		Conditions: []conditionView{{Type: "Ready", Status: "False", Reason: "BuildFailed", Message: "path not found"}},
+		History:    []historyView{{Version: 2, Chart: "podinfo@6.5.0", Status: "deployed"}},
+		Source:     &node{ref: ref{Cluster: "one", Kind: "GitRepository", Namespace: "apps", Name: "fleet"}, State: stateReady},
+		Graph:      [][]node{{{ref: ref{Cluster: "one", Kind: "Kustomization", Namespace: "apps", Name: "infra"}, Missing: true}}, {{ref: id, Current: true}}},
+		HasGraph:   true, CanDiff: true, CanSource: true,
+		Tree:       treeView{Nodes: []treeNode{{Depth: 1, Kind: "ConfigMap", Namespace: "apps", Name: "settings", Health: "Current"}}},
+		Events:     []eventView{{Type: "Warning", Reason: "BuildFailed", Message: "boom", Count: 3}},
+		Flash:      "reconcile requested", Requested: "t1", Handled: true, Error: "forbidden by RBAC: cannot patch kustomizations"}
+	for _, name := range []string{"page", "live"} {
+		var b strings.Builder
+		g.Expect(pages["object.html"].ExecuteTemplate(&b, name, v)).To(Succeed())
+		out := b.String()
+		g.Expect(out).To(ContainSubstring(`formaction="/c/one/Kustomization/apps/web/reconcile"`))
+		g.Expect(out).To(ContainSubstring(`name="csrf" value="tok"`))
+		g.Expect(out).To(ContainSubstring("reconcile requested: handled by the controller, ready False (path not found)"))
+		g.Expect(out).To(ContainSubstring("forbidden by RBAC: cannot patch kustomizations"))
+		g.Expect(out).To(ContainSubstring("apps/infra<small>not found</small>"))
+		g.Expect(out).To(ContainSubstring("podinfo@6.5.0"))
+		g.Expect(out).To(ContainSubstring(`class="depth-1 h-current"`))
+	}
+	var b strings.Builder
+	g.Expect(pages["object.html"].ExecuteTemplate(&b, "diff", diffView{Summary: "1 changed", Objects: []diffObject{
+		{Action: "drift", Name: "ConfigMap/apps/settings", Lines: []diffLine{{"del", "-  color: red"}, {"add", "+  color: blue"}}}}})).To(Succeed())
+	g.Expect(b.String()).To(ContainSubstring(`<span class="l-add">&#43;  color: blue</span>`))
+	g.Expect(b.String()).To(ContainSubstring(`<details class="dobj d-drift" open>`))
+}
