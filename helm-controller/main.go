@@ -4,9 +4,13 @@ package main
 import (
 	"context"
 
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ferrycd/ferry/helm-controller/internal/controller"
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
@@ -26,7 +30,15 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(helmv2.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
-	manager.Run("helm-controller", opts, scheme, func(s *manager.Setup) error {
+	// valuesFrom ConfigMaps and Secrets labelled for watching requeue their
+	// HelmReleases when they change; only those are cached.
+	watched := labels.SelectorFromSet(labels.Set{fluxmeta.LabelKeyWatch: fluxmeta.LabelValueWatchEnabled})
+	manager.Run(manager.Controller{
+		Name:       "helm-controller",
+		Scheme:     scheme,
+		Reconciled: []client.Object{&helmv2.HelmRelease{}},
+		Watched:    map[client.Object]labels.Selector{&corev1.ConfigMap{}: watched, &corev1.Secret{}: watched},
+	}, opts, func(s *manager.Setup) error {
 		return controller.Setup(context.Background(), s, extra, opts.Concurrent)
 	})
 }

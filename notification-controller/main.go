@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ferrycd/ferry/notification-controller/internal/controller"
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
@@ -30,7 +31,11 @@ func main() {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(notificationv1.AddToScheme(scheme))
-	manager.Run("notification-controller", opts, scheme, func(s *manager.Setup) error {
+	manager.Run(manager.Controller{
+		Name:       "notification-controller",
+		Scheme:     scheme,
+		Reconciled: []client.Object{&notificationv1.Receiver{}, &notificationv1.Alert{}, &notificationv1.Provider{}},
+	}, opts, func(s *manager.Setup) error {
 		return controller.Setup(context.Background(), s, eventsAddr, nc, opts.Concurrent)
 	})
 }

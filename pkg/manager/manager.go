@@ -7,23 +7,32 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
-	"github.com/fluxcd/pkg/runtime/client"
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	fluxclient "github.com/fluxcd/pkg/runtime/client"
 	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/fluxcd/pkg/runtime/logger"
+	"github.com/fluxcd/pkg/runtime/metrics"
 	"github.com/fluxcd/pkg/runtime/probes"
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/ferrycd/ferry/pkg/options"
+	"github.com/ferrycd/ferry/pkg/outcome"
 )
 
 // ParseFlags binds the common options and the --kubeconfig flag to the
@@ -39,49 +48,124 @@ func ParseFlags(opts *options.Options, extra func(fs *pflag.FlagSet)) {
 	pflag.Parse()
 }
 
-// Setup holds what a controller's main needs after the manager is built.
+// Controller says which controller a manager is built for and which kinds
+// it serves.
+type Controller struct {
+	// Name is the controller's name ("source-controller"): the prefix of the
+	// leader election ID, the events' reporting controller and the field
+	// owner of status patches.
+	Name   string
+	Scheme *runtime.Scheme
+	// Reconciled are the kinds the controller reconciles. Only these are
+	// filtered by --watch-label-selector: a shard must still see the
+	// sources, Secrets and ConfigMaps its objects refer to, whatever their
+	// labels (filtering every kind made an unlabelled source look missing).
+	Reconciled []client.Object
+	// Watched are kinds, other than the reconciled ones, of which the
+	// controller caches only the objects matching a label selector, because
+	// it watches them: helm-controller's valuesFrom ConfigMaps and Secrets
+	// labelled reconcile.fluxcd.io/watch=Enabled. A watch on Secrets without
+	// an entry here caches every Secret of the cluster.
+	Watched map[client.Object]labels.Selector
+	// RESTConfig, when set, replaces --kubeconfig, KUBECONFIG and the
+	// in-cluster config; tests pass their cluster's.
+	RESTConfig *rest.Config
+}
+
+// Setup holds what a controller's registration needs after the manager is
+// built.
 type Setup struct {
 	Manager  ctrl.Manager
 	Log      logr.Logger
 	Recorder events.Recorder
+	// Metrics records the gotk_* reconcile metrics of every kind the
+	// controller reconciles; it is registered once, with the manager's
+	// metrics endpoint.
+	Metrics *metrics.Recorder
+
+	name string
 }
 
-// New sets up logging and builds a manager for the controller named name
-// (e.g. "source-controller") from opts. The kubeconfig comes from
-// --kubeconfig, KUBECONFIG or the in-cluster config, as controller-runtime
-// resolves it.
-func New(name string, opts options.Options, scheme *runtime.Scheme) (*Setup, error) {
-	log := logger.NewLogger(opts.Logger)
-	ctrl.SetLogger(log)
+// Finisher returns the outcome.Finisher of a reconciler of this controller,
+// owning the given condition types (Ready, Reconciling and Stalled are
+// always owned): every reconciler of the controller shares one recorder,
+// one metrics recorder and one field owner.
+func (s *Setup) Finisher(ownedConditions ...string) outcome.Finisher {
+	owned := []string{fluxmeta.ReadyCondition, fluxmeta.ReconcilingCondition, fluxmeta.StalledCondition}
+	for _, c := range ownedConditions {
+		if !slices.Contains(owned, c) {
+			owned = append(owned, c)
+		}
+	}
+	return outcome.Finisher{
+		Scheme:          s.Manager.GetScheme(),
+		Recorder:        s.Recorder,
+		Metrics:         s.Metrics,
+		OwnedConditions: owned,
+		FieldOwner:      s.name,
+	}
+}
 
-	restConfig := client.GetConfigOrDie(opts.Client)
+// uncached are read straight from the API server, as Flux does: a
+// controller reads only the few Secrets and ConfigMaps its objects name, and
+// caching them would hold every Secret of the cluster (Helm's release
+// Secrets among them) in every controller's memory.
+var uncached = []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}
 
-	cacheOpts := cache.Options{}
+// cacheOptions scopes the cache: the runtime namespace unless
+// --watch-all-namespaces, --watch-label-selector on the reconciled kinds
+// only, and the label selectors of c.Watched.
+func cacheOptions(c Controller, opts options.Options) (cache.Options, error) {
+	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{}}
 	if !opts.WatchAllNamespaces {
 		ns := options.RuntimeNamespace()
 		if ns == "" {
-			return nil, fmt.Errorf("--watch-all-namespaces=false needs the RUNTIME_NAMESPACE environment variable")
+			return cacheOpts, fmt.Errorf("--watch-all-namespaces=false needs the RUNTIME_NAMESPACE environment variable")
 		}
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{ns: {}}
+	}
+	for obj, sel := range c.Watched {
+		cacheOpts.ByObject[obj] = cache.ByObject{Label: sel}
 	}
 	if opts.WatchLabelSelector != "" {
 		sel, err := labels.Parse(opts.WatchLabelSelector)
 		if err != nil {
-			return nil, fmt.Errorf("invalid --watch-label-selector: %w", err)
+			return cacheOpts, fmt.Errorf("invalid --watch-label-selector: %w", err)
 		}
-		cacheOpts.DefaultLabelSelector = sel
+		for _, obj := range c.Reconciled {
+			cacheOpts.ByObject[obj] = cache.ByObject{Label: sel}
+		}
+	}
+	return cacheOpts, nil
+}
+
+// New sets up logging and builds a manager for controller c from opts. The
+// kubeconfig comes from c.RESTConfig or else from --kubeconfig, KUBECONFIG
+// or the in-cluster config, as controller-runtime resolves it.
+func New(c Controller, opts options.Options) (*Setup, error) {
+	log := logger.NewLogger(opts.Logger)
+	ctrl.SetLogger(log)
+
+	restConfig := c.RESTConfig
+	if restConfig == nil {
+		restConfig = fluxclient.GetConfigOrDie(opts.Client)
+	}
+	cacheOpts, err := cacheOptions(c, opts)
+	if err != nil {
+		return nil, err
 	}
 
 	leaseDuration := opts.LeaderElection.LeaseDuration
 	renewDeadline := opts.LeaderElection.RenewDeadline
 	retryPeriod := opts.LeaderElection.RetryPeriod
 	mgr, err := ctrl.NewManager(restConfig, ctrlmanager.Options{
-		Scheme:                        scheme,
+		Scheme:                        c.Scheme,
 		Cache:                         cacheOpts,
+		Client:                        client.Options{Cache: &client.CacheOptions{DisableFor: uncached}},
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthAddr,
 		LeaderElection:                opts.LeaderElection.Enable,
-		LeaderElectionID:              name + "-leader-election",
+		LeaderElectionID:              c.Name + "-leader-election",
 		LeaderElectionNamespace:       options.RuntimeNamespace(),
 		LeaderElectionReleaseOnCancel: opts.LeaderElection.ReleaseOnCancel,
 		LeaseDuration:                 &leaseDuration,
@@ -94,20 +178,20 @@ func New(name string, opts options.Options, scheme *runtime.Scheme) (*Setup, err
 	}
 	probes.SetupChecks(mgr, log)
 
-	recorder, err := events.NewRecorder(log, opts.EventsAddr, name, events.WithManager(mgr), events.WithRetryMax(2))
+	recorder, err := events.NewRecorder(log, opts.EventsAddr, c.Name, events.WithManager(mgr), events.WithRetryMax(2))
 	if err != nil {
 		return nil, fmt.Errorf("unable to create the event recorder: %w", err)
 	}
-	return &Setup{Manager: mgr, Log: log, Recorder: newAsyncRecorder(recorder, 2)}, nil
+	return &Setup{Manager: mgr, Log: log, Recorder: newAsyncRecorder(recorder, 2), Metrics: reconcileMetrics(), name: c.Name}, nil
 }
 
-// Run builds the manager for the controller named name, lets register add
-// the controller's reconcilers, and runs until a termination signal. Any
+// Run builds the manager for controller c, lets register add the
+// controller's reconcilers, and runs until a termination signal. Any
 // failure to start ends the process with a logged error.
-func Run(name string, opts options.Options, scheme *runtime.Scheme, register func(*Setup) error) {
-	setup, err := New(name, opts, scheme)
+func Run(c Controller, opts options.Options, register func(*Setup) error) {
+	setup, err := New(c, opts)
 	if err != nil {
-		ctrl.Log.Error(err, "unable to start "+name)
+		ctrl.Log.Error(err, "unable to start "+c.Name)
 		os.Exit(1)
 	}
 	if err := register(setup); err != nil {
@@ -120,5 +204,14 @@ func Run(name string, opts options.Options, scheme *runtime.Scheme, register fun
 		os.Exit(1)
 	}
 }
+
+// reconcileMetrics returns the process's one gotk_* metrics recorder,
+// registered with controller-runtime's registry on first use: registering
+// a second would panic, and a test builds more than one manager.
+var reconcileMetrics = sync.OnceValue(func() *metrics.Recorder {
+	rec := metrics.NewRecorder()
+	crmetrics.Registry.MustRegister(rec.Collectors()...)
+	return rec
+})
 
 func durationPtr(d time.Duration) *time.Duration { return &d }

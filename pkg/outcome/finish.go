@@ -105,13 +105,40 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 		result = reconcile.Result{}
 	}
 	if f.Metrics != nil {
-		ref := corev1.ObjectReference{Kind: f.gvk(obj).Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+		ref := f.metricsRef(obj)
 		f.Metrics.RecordDuration(ref, start)
 		if c := conditions.Get(obj, meta.ReadyCondition); c != nil {
 			f.Metrics.RecordCondition(ref, *c)
 		}
 	}
 	return result, retErr
+}
+
+// recordSuspend sets the gotk_suspend_status series of obj.
+func (f *Finisher) recordSuspend(obj Object, suspended bool) {
+	if f.Metrics != nil {
+		f.Metrics.RecordSuspend(f.metricsRef(obj), suspended)
+	}
+}
+
+// Forget deletes every metric series of obj (reconcile duration, condition
+// gauges, suspend status). Lifecycle calls it when a deleted object's
+// finalizer is removed: left behind, the series of deleted objects would
+// grow without bound and dashboards would show objects that are gone.
+func (f *Finisher) Forget(obj Object) {
+	if f.Metrics == nil {
+		return
+	}
+	ref := f.metricsRef(obj)
+	f.Metrics.DeleteDuration(ref)
+	f.Metrics.DeleteSuspend(ref)
+	for _, t := range append([]string{meta.ReadyCondition, meta.ReconcilingCondition, meta.StalledCondition}, f.OwnedConditions...) {
+		f.Metrics.DeleteCondition(ref, t)
+	}
+}
+
+func (f *Finisher) metricsRef(obj Object) corev1.ObjectReference {
+	return corev1.ObjectReference{Kind: f.gvk(obj).Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
 }
 
 // Progress patches the status mid-reconcile, so users see a long step

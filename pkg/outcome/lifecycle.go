@@ -13,9 +13,9 @@ import (
 )
 
 // Lifecycle is the part of a reconcile that is the same for every kind: get
-// the object, finalize it when deleted, add the finalizer, honour
-// spec.suspend, run the kind's steps and end through Finish with one status
-// patch.
+// the object, finalize it when deleted (forgetting its metrics), add the
+// finalizer, honour spec.suspend (recorded as gotk_suspend_status), run the
+// kind's steps and end through Finish with one status patch.
 type Lifecycle[T Object] struct {
 	Client    client.Client
 	Finisher  *Finisher
@@ -34,6 +34,13 @@ type Lifecycle[T Object] struct {
 func (l Lifecycle[T]) Run(ctx context.Context, key types.NamespacedName, obj T) (ctrl.Result, error) {
 	start := time.Now()
 	if err := l.Client.Get(ctx, key, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Gone without this controller seeing its finalizer (removed by
+			// hand, or never added): its series go too.
+			obj.SetNamespace(key.Namespace)
+			obj.SetName(key.Name)
+			l.Finisher.Forget(obj)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
@@ -46,7 +53,9 @@ func (l Lifecycle[T]) Run(ctx context.Context, key types.NamespacedName, obj T) 
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
-	if l.Suspended(obj) {
+	suspended := l.Suspended(obj)
+	l.Finisher.recordSuspend(obj, suspended)
+	if suspended {
 		ctrl.LoggerFrom(ctx).V(1).Info("reconciliation is suspended")
 		return ctrl.Result{}, nil
 	}
@@ -55,7 +64,8 @@ func (l Lifecycle[T]) Run(ctx context.Context, key types.NamespacedName, obj T) 
 	return l.Finisher.Finish(ctx, patcher, obj, start, err)
 }
 
-// finalize runs Cleanup, then removes the finalizer.
+// finalize runs Cleanup, removes the finalizer and forgets the object's
+// metrics.
 func (l Lifecycle[T]) finalize(ctx context.Context, obj T) error {
 	if !controllerutil.ContainsFinalizer(obj, l.Finalizer) {
 		return nil
@@ -70,5 +80,6 @@ func (l Lifecycle[T]) finalize(ctx context.Context, obj T) error {
 	if err := l.Client.Patch(ctx, obj, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
+	l.Finisher.Forget(obj)
 	return nil
 }

@@ -7,14 +7,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/fluxcd/pkg/runtime/metrics"
 	"github.com/spf13/pflag"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/manager"
-	"github.com/ferrycd/ferry/pkg/outcome"
 
 	"github.com/ferrycd/ferry/helm-controller/internal/action"
 	"github.com/ferrycd/ferry/helm-controller/internal/controller/helmrelease"
@@ -52,17 +49,9 @@ func Setup(ctx context.Context, s *manager.Setup, opts Options, concurrent int) 
 	clients.DefaultServiceAccount = opts.DefaultServiceAccount
 	clients.AllowExec = opts.InsecureKubeConfigExec
 
-	rec := metrics.NewRecorder()
-	crmetrics.Registry.MustRegister(rec.Collectors()...)
 	r := &helmrelease.Reconciler{
-		Client: mgr.GetClient(),
-		Finisher: outcome.Finisher{
-			Scheme:          mgr.GetScheme(),
-			Recorder:        s.Recorder,
-			Metrics:         rec,
-			OwnedConditions: helmrelease.OwnedConditions,
-			FieldOwner:      "helm-controller",
-		},
+		Client:               mgr.GetClient(),
+		Finisher:             s.Finisher(helmrelease.OwnedConditions...),
 		Fetcher:              fetcher,
 		Clients:              clients,
 		Configs:              action.NewConfigs(),

@@ -7,17 +7,17 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 
-	"github.com/fluxcd/pkg/runtime/metrics"
 	"github.com/spf13/pflag"
 	ctrl "sigs.k8s.io/controller-runtime"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/artifact/server"
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/manager"
-	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/artifactgenerator"
 	"github.com/ferrycd/ferry/source-controller/internal/controller/gitrepository"
 	"github.com/ferrycd/ferry/source-controller/internal/controller/helmchart"
 	"github.com/ferrycd/ferry/source-controller/internal/controller/helmrepository"
@@ -86,22 +86,20 @@ func Setup(ctx context.Context, s *manager.Setup, opts StorageOptions, concurren
 	if err := mgr.Add(&server.Server{Addr: opts.Addr, BasePath: opts.Path}); err != nil {
 		return err
 	}
-	rec := metrics.NewRecorder()
-	crmetrics.Registry.MustRegister(rec.Collectors()...)
-	finisher := outcome.Finisher{
-		Scheme:     mgr.GetScheme(),
-		Recorder:   s.Recorder,
-		Metrics:    rec,
-		FieldOwner: "source-controller",
-		OwnedConditions: []string{
-			"Ready", "Reconciling", "Stalled",
-			sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactOutdatedCondition, sourcev1.FetchFailedCondition,
-			sourcev1.IncludeUnavailableCondition, sourcev1.StorageOperationFailedCondition, sourcev1.SourceVerifiedCondition,
-			sourcev1.BuildFailedCondition,
-		},
-	}
+	finisher := s.Finisher(
+		sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactOutdatedCondition, sourcev1.FetchFailedCondition,
+		sourcev1.IncludeUnavailableCondition, sourcev1.StorageOperationFailedCondition, sourcev1.SourceVerifiedCondition,
+		sourcev1.BuildFailedCondition,
+	)
 	c := mgr.GetClient()
 	indexes := helm.NewIndexCache(indexCacheSize)
+	// The generator downloads its sources' artifacts like any consumer, so
+	// it reads ExternalArtifacts of other producers too; the cache lives
+	// outside the served storage.
+	fetcher, err := fetch.New(filepath.Join(os.TempDir(), "artifactgenerator-cache"))
+	if err != nil {
+		return err
+	}
 	reconcilers := []interface {
 		SetupWithManager(context.Context, ctrl.Manager) error
 	}{
@@ -109,6 +107,7 @@ func Setup(ctx context.Context, s *manager.Setup, opts StorageOptions, concurren
 		&helmrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: concurrent},
 		&helmchart.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: concurrent},
 		&ocirepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Concurrent: concurrent},
+		&artifactgenerator.Reconciler{Client: c, Finisher: finisher, Storage: store, Fetcher: fetcher, Concurrent: concurrent},
 	}
 	for _, r := range reconcilers {
 		if err := r.SetupWithManager(ctx, mgr); err != nil {
