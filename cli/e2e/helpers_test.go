@@ -92,7 +92,7 @@ func chartFiles(dir string) map[string]string {
 
 // waitReady waits until the object is Ready for its current generation
 // and, when revision is set, has applied that revision.
-func waitReady(t *testing.T, kind objects.Kind, ns, name, revision string) *unstructured.Unstructured {
+func waitReady(t testing.TB, kind objects.Kind, ns, name, revision string) *unstructured.Unstructured {
 	t.Helper()
 	var obj *unstructured.Unstructured
 	NewWithT(t).Eventually(func(g Gomega) {
@@ -109,7 +109,7 @@ func waitReady(t *testing.T, kind objects.Kind, ns, name, revision string) *unst
 	return obj
 }
 
-func get(t *testing.T, obj client.Object) {
+func get(t testing.TB, obj client.Object) {
 	t.Helper()
 	if err := testCluster.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
 		t.Fatal(err)

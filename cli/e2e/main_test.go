@@ -125,7 +125,7 @@ func ferry(t testing.TB, args ...string) result {
 	return result{out: out.String(), err: errOut.String(), code: code}
 }
 
-func newNamespace(t *testing.T) string {
+func newNamespace(t testing.TB) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "cli-"}}
 	if err := testCluster.Client.Create(context.Background(), ns); err != nil {
@@ -136,7 +136,7 @@ func newNamespace(t *testing.T) string {
 }
 
 // writeFiles writes files under a new temporary directory and returns it.
-func writeFiles(t *testing.T, files map[string]string) string {
+func writeFiles(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
@@ -152,7 +152,7 @@ func writeFiles(t *testing.T, files map[string]string) string {
 }
 
 // apply applies manifests with kubectl as a user would.
-func apply(t *testing.T, manifests string) {
+func apply(t testing.TB, manifests string) {
 	t.Helper()
 	if _, err := testCluster.Kubectl([]byte(manifests), "apply", "--validate=strict", "-f", "-"); err != nil {
 		t.Fatal(err)
