@@ -5,6 +5,15 @@
 // RESTMapper per cluster, so a thousand Kustomizations or HelmReleases do not
 // each rediscover the API server (Flux builds a new client and mapper on
 // every reconcile).
+//
+// The cache is bounded: a kubeconfig Secret that is rotated gives a new
+// cluster key, and the old entry would otherwise be kept forever with its
+// client, transport and RESTMapper. Targets live in an LRU
+// (hashicorp/golang-lru's simplelru, under the Factory's lock) of at most
+// MaxTargets entries, a Target unused for IdleTimeout is dropped at the next
+// Get, and a remote cluster's mapper is dropped with the last Target that
+// uses it. A caller holding an evicted Target may go on using it; the next
+// Get builds a fresh one.
 package kubeclient
 
 import (
@@ -14,10 +23,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling/engine"
 	"github.com/fluxcd/pkg/runtime/statusreaders"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/ferrycd/ferry/pkg/apis/meta"
+	"github.com/ferrycd/ferry/pkg/health"
 )
 
 // Target is a client for one identity on one cluster.
@@ -40,6 +52,18 @@ type Target struct {
 	Poller *polling.StatusPoller
 }
 
+// Defaults of the cache bounds.
+const (
+	// DefaultMaxTargets is far more identities and clusters than one
+	// controller serves at once, and small enough that the clients stay a
+	// few megabytes.
+	DefaultMaxTargets = 256
+	// DefaultIdleTimeout drops a Target that no object used for an hour:
+	// every object reconciles at least that often in practice, so only the
+	// identities of deleted objects and rotated kubeconfigs go.
+	DefaultIdleTimeout = time.Hour
+)
+
 // Factory builds and caches Targets.
 type Factory struct {
 	base   *rest.Config
@@ -51,17 +75,81 @@ type Factory struct {
 	// AllowExec permits kubeconfigs with exec credential plugins
 	// (--insecure-kubeconfig-exec).
 	AllowExec bool
+	// IdleTimeout is how long an unused Target is kept; set before the
+	// first Get.
+	IdleTimeout time.Duration
+	// OnEvict, when set, is called with each Target dropped from the cache
+	// (under the Factory's lock, so it must not call back into it), for
+	// callers that keep state per Target.
+	OnEvict func(*Target)
 
 	mu      sync.Mutex
-	targets map[string]*Target
-	mappers map[string]apimeta.RESTMapper
+	now     func() time.Time
+	targets *simplelru.LRU[string, *entry]
+	// mappers holds remote clusters' mappers with the number of cached
+	// Targets using each.
+	mappers map[string]*sharedMapper
+}
+
+type entry struct {
+	target     *Target
+	clusterKey string
+	lastUsed   time.Time
+}
+
+type sharedMapper struct {
+	mapper apimeta.RESTMapper
+	users  int
 }
 
 // NewFactory returns a Factory for the cluster of cfg, sharing mapper (the
-// manager's) for that cluster.
+// manager's) for that cluster, caching at most DefaultMaxTargets Targets.
 func NewFactory(cfg *rest.Config, scheme *runtime.Scheme, mapper apimeta.RESTMapper) *Factory {
-	return &Factory{base: cfg, scheme: scheme, mapper: mapper,
-		targets: map[string]*Target{}, mappers: map[string]apimeta.RESTMapper{}}
+	return NewBoundedFactory(cfg, scheme, mapper, DefaultMaxTargets)
+}
+
+// NewBoundedFactory is NewFactory caching at most maxTargets Targets.
+func NewBoundedFactory(cfg *rest.Config, scheme *runtime.Scheme, mapper apimeta.RESTMapper, maxTargets int) *Factory {
+	f := &Factory{base: cfg, scheme: scheme, mapper: mapper, IdleTimeout: DefaultIdleTimeout,
+		now: time.Now, mappers: map[string]*sharedMapper{}}
+	// NewLRU fails only for a size below one.
+	f.targets, _ = simplelru.NewLRU[string, *entry](max(maxTargets, 1), f.evicted)
+	return f
+}
+
+// Len is the number of cached Targets.
+func (f *Factory) Len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.targets.Len()
+}
+
+// evicted releases what an entry dropped from the LRU holds. Callers hold
+// f.mu (the LRU calls it from Add and Remove).
+func (f *Factory) evicted(_ string, e *entry) {
+	if m, ok := f.mappers[e.clusterKey]; ok {
+		if m.users--; m.users <= 0 {
+			delete(f.mappers, e.clusterKey)
+		}
+	}
+	if f.OnEvict != nil {
+		f.OnEvict(e.target)
+	}
+}
+
+// expire drops the Targets unused for longer than IdleTimeout, oldest
+// first. Callers hold f.mu.
+func (f *Factory) expire(now time.Time) {
+	if f.IdleTimeout <= 0 {
+		return
+	}
+	for {
+		key, e, ok := f.targets.GetOldest()
+		if !ok || now.Sub(e.lastUsed) < f.IdleTimeout {
+			return
+		}
+		f.targets.Remove(key)
+	}
 }
 
 // Options name the identity and cluster of a Target.
@@ -104,8 +192,11 @@ func (f *Factory) Get(ctx context.Context, reader client.Reader, opts Options) (
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if t, ok := f.targets[key]; ok {
-		return t, nil
+	now := f.now()
+	f.expire(now)
+	if e, ok := f.targets.Get(key); ok {
+		e.lastUsed = now
+		return e.target, nil
 	}
 	mapper, err := f.mapperFor(clusterKey, cfg)
 	if err != nil {
@@ -113,13 +204,19 @@ func (f *Factory) Get(ctx context.Context, reader client.Reader, opts Options) (
 	}
 	c, err := client.New(cfg, client.Options{Scheme: f.scheme, Mapper: mapper})
 	if err != nil {
+		if m, ok := f.mappers[clusterKey]; ok && m.users == 0 {
+			delete(f.mappers, clusterKey)
+		}
 		return nil, err
 	}
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{
 		CustomStatusReaders: customStatusReaders(mapper),
 	})
 	t := &Target{Config: cfg, Client: c, Mapper: mapper, Poller: poller}
-	f.targets[key] = t
+	if m, ok := f.mappers[clusterKey]; ok {
+		m.users++
+	}
+	f.targets.Add(key, &entry{target: t, clusterKey: clusterKey, lastUsed: now})
 	return t, nil
 }
 
@@ -130,7 +227,7 @@ func (f *Factory) mapperFor(clusterKey string, cfg *rest.Config) (apimeta.RESTMa
 		return f.mapper, nil
 	}
 	if m, ok := f.mappers[clusterKey]; ok {
-		return m, nil
+		return m.mapper, nil
 	}
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
@@ -140,7 +237,7 @@ func (f *Factory) mapperFor(clusterKey string, cfg *rest.Config) (apimeta.RESTMa
 	if err != nil {
 		return nil, err
 	}
-	f.mappers[clusterKey] = m
+	f.mappers[clusterKey] = &sharedMapper{mapper: m}
 	return m, nil
 }
 
@@ -193,16 +290,21 @@ func (f *Factory) restConfigFrom(data []byte) (*rest.Config, error) {
 // PollerWith returns a status poller for the Target that also evaluates
 // the given readers (e.g. CEL health expressions of one object). Building
 // it is cheap: it reuses the Target's client and mapper.
+//
+// The given readers come first: the poller takes the first reader that
+// supports a kind, so a user's expressions override the built-in rules.
 func (t *Target) PollerWith(readers ...func(apimeta.RESTMapper) engine.StatusReader) *polling.StatusPoller {
-	all := customStatusReaders(t.Mapper)
+	var all []engine.StatusReader
 	for _, r := range readers {
 		all = append(all, r(t.Mapper))
 	}
+	all = append(all, customStatusReaders(t.Mapper)...)
 	return polling.NewStatusPoller(t.Client, t.Mapper, polling.Options{CustomStatusReaders: all})
 }
 
 // customStatusReaders adds Flux's Job reader, so a Job counts as healthy
-// when it completes rather than when it exists.
+// when it completes rather than when it exists, and the rules for secret
+// operators' objects (ExternalSecret, SealedSecret) that kstatus cannot read.
 func customStatusReaders(mapper apimeta.RESTMapper) []engine.StatusReader {
-	return []engine.StatusReader{statusreaders.NewCustomJobStatusReader(mapper)}
+	return []engine.StatusReader{statusreaders.NewCustomJobStatusReader(mapper), health.Reader(mapper)}
 }
