@@ -71,10 +71,7 @@ func TestReconcileExitCodes(t *testing.T) {
 func TestReconcileHelmReleaseForce(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	_, err := gitSrv.Commit(ns+"/fleet.git", "main", "chart", chartFiles("charts/hello"))
-	g.Expect(err).NotTo(HaveOccurred())
-	apply(t, gitRepositoryYAML(ns, "fleet", gitSrv.URL(ns+"/fleet.git"))+"---\n"+helmReleaseYAML(ns, "hello", "./charts/hello", "v1"))
-	waitReady(t, objects.HelmRelease, ns, "hello", "0.1.0")
+	installHello(t, ns)
 
 	r := ferry(t, "reconcile", "hr", "hello", "-n", ns, "--force", "--with-source")
 	g.Expect(r.code).To(Equal(0), r.all())

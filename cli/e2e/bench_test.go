@@ -36,11 +36,7 @@ func BenchmarkDiffKustomization50(b *testing.B) {
 // dry-run, the current release's manifest.
 func BenchmarkDiffHelmRelease(b *testing.B) {
 	ns := newNamespace(b)
-	if _, err := gitSrv.Commit(ns+"/fleet.git", "main", "chart", chartFiles("charts/hello")); err != nil {
-		b.Fatal(err)
-	}
-	apply(b, gitRepositoryYAML(ns, "fleet", gitSrv.URL(ns+"/fleet.git"))+"---\n"+helmReleaseYAML(ns, "hello", "./charts/hello", "v1"))
-	waitReady(b, objects.HelmRelease, ns, "hello", "0.1.0")
+	installHello(b, ns)
 	values := writeFiles(b, map[string]string{"v.yaml": "greeting: v2\n"}) + "/v.yaml"
 	benchFerry(b, 1, "diff", "hr", "hello", "-n", ns, "--values", values)
 }

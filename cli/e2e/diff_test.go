@@ -62,11 +62,7 @@ func TestDiffKustomization(t *testing.T) {
 	expectNoSecrets(g, r)
 
 	// Someone edits the cluster by hand: drift.
-	web := configMapObj(ns, "web")
-	get(t, web)
-	patch := client.MergeFrom(web.DeepCopy())
-	web.Data["value"] = "by-hand"
-	g.Expect(testCluster.Client.Patch(t.Context(), web, patch)).To(Succeed())
+	editByHand(t, ns, "web", "value", "by-hand")
 	r = ferry(t, "diff", "ks", "apps", "-n", ns)
 	g.Expect(r.code).To(Equal(1), r.all())
 	g.Expect(r.out).To(ContainSubstring(fmt.Sprintf("~ ConfigMap/%s/web changed (drift", ns)))
@@ -162,6 +158,7 @@ spec:
 	g.Expect(r.err).To(ContainSubstring("give its spec with -f FILE or a directory with --path"))
 
 	// Nothing was changed by any of it.
+	web := configMapObj(ns, "web")
 	get(t, web)
 	g.Expect(web.Data["value"]).To(Equal("by-hand"))
 	g.Expect(testCluster.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "new"}, &corev1.ConfigMap{})).NotTo(Succeed())
@@ -173,10 +170,7 @@ spec:
 func TestDiffHelmRelease(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	_, err := gitSrv.Commit(ns+"/fleet.git", "main", "chart", chartFiles("charts/hello"))
-	g.Expect(err).NotTo(HaveOccurred())
-	apply(t, gitRepositoryYAML(ns, "fleet", gitSrv.URL(ns+"/fleet.git"))+"---\n"+helmReleaseYAML(ns, "hello", "./charts/hello", "v1"))
-	waitReady(t, objects.HelmRelease, ns, "hello", "0.1.0")
+	installHello(t, ns)
 
 	r := ferry(t, "diff", "hr", "hello", "-n", ns)
 	g.Expect(r.code).To(Equal(0), r.all())
@@ -199,11 +193,7 @@ func TestDiffHelmRelease(t *testing.T) {
 	g.Expect(r.out).To(ContainSubstring(fmt.Sprintf("- ConfigMap/%s/hello pruned", ns)))
 
 	// Drift: a hand edit shows against the unchanged render.
-	cm := configMapObj(ns, "hello")
-	get(t, cm)
-	patch := client.MergeFrom(cm.DeepCopy())
-	cm.Data["greeting"] = "by-hand"
-	g.Expect(testCluster.Client.Patch(t.Context(), cm, patch)).To(Succeed())
+	editByHand(t, ns, "hello", "greeting", "by-hand")
 	r = ferry(t, "diff", "hr", "hello", "-n", ns)
 	g.Expect(r.code).To(Equal(1), r.all())
 	g.Expect(r.out).To(ContainSubstring(fmt.Sprintf("~ ConfigMap/%s/hello changed (drift", ns)))

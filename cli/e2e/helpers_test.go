@@ -119,3 +119,26 @@ func get(t testing.TB, obj client.Object) {
 func configMapObj(ns, name string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 }
+
+// installHello installs the hello chart from Git as HelmRelease hello with
+// greeting v1 and waits until it is released.
+func installHello(t testing.TB, ns string) {
+	t.Helper()
+	if _, err := gitSrv.Commit(ns+"/fleet.git", "main", "chart", chartFiles("charts/hello")); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, gitRepositoryYAML(ns, "fleet", gitSrv.URL(ns+"/fleet.git"))+"---\n"+helmReleaseYAML(ns, "hello", "./charts/hello", "v1"))
+	waitReady(t, objects.HelmRelease, ns, "hello", "0.1.0")
+}
+
+// editByHand changes a ConfigMap's key as a person with kubectl edit would.
+func editByHand(t testing.TB, ns, name, key, value string) {
+	t.Helper()
+	cm := configMapObj(ns, name)
+	get(t, cm)
+	patch := client.MergeFrom(cm.DeepCopy())
+	cm.Data[key] = value
+	if err := testCluster.Client.Patch(context.Background(), cm, patch); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -56,6 +56,16 @@ func (g *Globals) ref(c *kube.Clients, args []string) (actions.Ref, error) {
 	return actions.Ref{Kind: k, Namespace: c.Namespace, Name: name}, nil
 }
 
+// target connects and resolves the object args name.
+func (g *Globals) target(args []string) (*kube.Clients, actions.Ref, error) {
+	cl, err := g.Clients()
+	if err != nil {
+		return nil, actions.Ref{}, err
+	}
+	ref, err := g.ref(cl, args)
+	return cl, ref, err
+}
+
 // printData writes v as JSON or YAML for scripts.
 func printData(w io.Writer, format string, v any) error {
 	switch format {

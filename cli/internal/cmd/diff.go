@@ -89,6 +89,16 @@ func (g *Globals) kustomizationRequest(cmd *cobra.Command, cl *kube.Clients, nam
 	return req, nil
 }
 
+// kustomization connects and finds the Kustomization to build.
+func (g *Globals) kustomization(cmd *cobra.Command, name string, f ksFlags) (*kube.Clients, diff.KustomizationRequest, error) {
+	cl, err := g.Clients()
+	if err != nil {
+		return nil, diff.KustomizationRequest{}, err
+	}
+	req, err := g.kustomizationRequest(cmd, cl, name, f)
+	return cl, req, err
+}
+
 func (g *Globals) artifacts(cl *kube.Clients) *diff.Artifacts {
 	return &diff.Artifacts{Config: cl.Config}
 }
@@ -104,11 +114,7 @@ func newDiffKS(g *Globals) *cobra.Command {
   ferry diff ks new --path ./new     # one that does not exist yet: everything is created`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := g.Clients()
-			if err != nil {
-				return WithExitCode(ExitError, err)
-			}
-			req, err := g.kustomizationRequest(cmd, cl, args[0], f)
+			cl, req, err := g.kustomization(cmd, args[0], f)
 			if err != nil {
 				return WithExitCode(ExitError, err)
 			}
@@ -161,11 +167,7 @@ func newBuild(g *Globals) *cobra.Command {
 		Short:   "Build a Kustomization's manifests as kustomize-controller does",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := g.Clients()
-			if err != nil {
-				return WithExitCode(ExitError, err)
-			}
-			req, err := g.kustomizationRequest(cmd, cl, args[0], f)
+			cl, req, err := g.kustomization(cmd, args[0], f)
 			if err != nil {
 				return WithExitCode(ExitError, err)
 			}

@@ -53,11 +53,7 @@ a change); on a Kustomization it makes Ferry's kustomize-controller apply once w
   ferry reconcile source git fleet`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := g.Clients()
-			if err != nil {
-				return WithExitCode(ExitError, err)
-			}
-			ref, err := g.ref(cl, args)
+			cl, ref, err := g.target(args)
 			if err != nil {
 				return WithExitCode(ExitError, err)
 			}
@@ -91,11 +87,7 @@ func newSuspend(g *Globals, suspend bool) *cobra.Command {
   ferry %s source git fleet`, verb, verb),
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := g.Clients()
-			if err != nil {
-				return WithExitCode(ExitError, err)
-			}
-			ref, err := g.ref(cl, args)
+			cl, ref, err := g.target(args)
 			if err != nil {
 				return WithExitCode(ExitError, err)
 			}
