@@ -51,7 +51,9 @@ func TestReconcileExitCodes(t *testing.T) {
 	// The diff shows the recreate a force would do.
 	r = ferry(t, "diff", "ks", "apps", "-n", ns)
 	g.Expect(r.code).To(Equal(1), r.all())
-	g.Expect(r.out).To(ContainSubstring(fmt.Sprintf("ConfigMap/%s/frozen", ns)))
+	g.Expect(r.out).To(ContainSubstring(fmt.Sprintf("! ConfigMap/%s/frozen replaced", ns)))
+	g.Expect(r.out).To(ContainSubstring("the apply fails unless forced"))
+	g.Expect(r.out).To(ContainSubstring("-  value: v1\n+  value: v2\n"))
 
 	r = ferry(t, "reconcile", "ks", "apps", "-n", ns, "--force")
 	g.Expect(r.code).To(Equal(0), r.all())

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
+	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
 	ssautils "github.com/fluxcd/pkg/ssa/utils"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -98,6 +99,10 @@ func (e *Engine) one(ctx context.Context, m *ssa.ResourceManager, obj *unstructu
 		if dependsOnSet(err, obj, staged) {
 			return e.created(d, obj, "its namespace or CRD is created by the same apply")
 		}
+		if ssaerrors.IsImmutableError(err) {
+			return e.replaced(ctx, d, obj, "an immutable field changes: the apply fails unless forced "+
+				"(spec.force, the kustomize.toolkit.fluxcd.io/force annotation or `ferry reconcile ks --force`)")
+		}
 		return d, fmt.Errorf("dry-run of %s failed: %w", d.Ref, err)
 	}
 	switch entry.Action {
@@ -108,20 +113,29 @@ func (e *Engine) one(ctx context.Context, m *ssa.ResourceManager, obj *unstructu
 		d.Action = Unchanged
 		return d, nil
 	case ssa.CreatedAction:
-		existing := &unstructured.Unstructured{}
-		existing.SetGroupVersionKind(obj.GroupVersionKind())
-		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(obj), existing); err == nil {
-			d.Action, d.Note = Replaced, "an immutable field changes: force deletes and recreates it"
-			desired := obj.DeepCopy()
-			MaskSecrets(existing, desired)
-			d.Diff, err = Unified(d.Ref, existing, desired, e.contextLines())
-			return d, err
-		}
-		return e.created(d, obj, "")
+		// Created for an object that exists means force recreates it.
+		return e.replaced(ctx, d, obj, "an immutable field changes: force deletes and recreates it")
 	}
 	d.Action = Configured
 	MaskSecrets(live, merged)
 	d.Diff, err = Unified(d.Ref, live, merged, e.contextLines())
+	return d, err
+}
+
+// replaced shows an existing object that must be recreated against the
+// desired one; when it does not exist it is simply created.
+func (e *Engine) replaced(ctx context.Context, d ObjectDiff, obj *unstructured.Unstructured, note string) (ObjectDiff, error) {
+	existing, err := e.live(ctx, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
+	if err != nil {
+		return d, err
+	}
+	if existing == nil {
+		return e.created(d, obj, "")
+	}
+	d.Action, d.Note = Replaced, note
+	desired := obj.DeepCopy()
+	MaskSecrets(existing, desired)
+	d.Diff, err = Unified(d.Ref, existing, desired, e.contextLines())
 	return d, err
 }
 
