@@ -49,7 +49,7 @@ func TestGetSortsFailingFirst(t *testing.T) {
 
 	r = ferry(t, "get", "all", "-A", "--status-selector", "ready=false")
 	g.Expect(r.out).To(MatchRegexp(`(?m)^` + ns + `\s+GitRepository/broken\s+False`))
-	g.Expect(r.out).NotTo(ContainSubstring("Kustomization/apps"))
+	g.Expect(r.out).NotTo(MatchRegexp(`(?m)^` + ns + `\s+Kustomization/apps`))
 
 	r = ferry(t, "get", "ks", "nothing", "-n", ns)
 	g.Expect(r.code).To(Equal(2))
