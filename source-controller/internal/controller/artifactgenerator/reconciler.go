@@ -27,7 +27,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/outcome"
-	"github.com/ferrycd/ferry/source-controller/internal/controller/sourcestatus"
+	"github.com/ferrycd/ferry/pkg/watch"
 )
 
 // The generator reads its sources, owns the ExternalArtifacts it generates and
@@ -88,7 +88,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		Owns(&sourcev1.ExternalArtifact{}, builder.WithPredicates(deleted{}))
 	for kind, newObj := range sourceKinds {
 		b = b.Watches(newObj(), handler.EnqueueRequestsFromMapFunc(r.generatorsOf(kind)),
-			builder.WithPredicates(sourcestatus.ArtifactChanged{}))
+			builder.WithPredicates(watch.ArtifactChanged{}))
 	}
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Named("artifactgenerator").

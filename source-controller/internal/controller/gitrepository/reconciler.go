@@ -20,7 +20,7 @@ import (
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/outcome"
-	"github.com/ferrycd/ferry/source-controller/internal/controller/sourcestatus"
+	"github.com/ferrycd/ferry/pkg/watch"
 )
 
 // Reconciler reconciles GitRepository objects.
@@ -53,8 +53,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sourcev1.GitRepository{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
-		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includers),
-			builder.WithPredicates(sourcestatus.ArtifactChanged{})).
+		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(
+			watch.Referrers[sourcev1.GitRepositoryList](r.Client, includeIndexKey, watch.Name, watch.SameNamespace)),
+			builder.WithPredicates(watch.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)
 }
@@ -79,16 +80,3 @@ func (r *Reconciler) removeArtifacts(_ context.Context, obj *sourcev1.GitReposit
 	return r.Storage.RemoveAll(sourcev1.GitRepositoryKind, obj.Namespace, obj.Name)
 }
 
-// includers maps a GitRepository to those that include it.
-func (r *Reconciler) includers(ctx context.Context, o client.Object) []reconcile.Request {
-	var list sourcev1.GitRepositoryList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{includeIndexKey: o.GetName()}); err != nil {
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, item := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&item)})
-	}
-	return reqs
-}

@@ -22,7 +22,7 @@ import (
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/outcome"
-	"github.com/ferrycd/ferry/source-controller/internal/controller/sourcestatus"
+	"github.com/ferrycd/ferry/pkg/watch"
 	"github.com/ferrycd/ferry/source-controller/internal/helm"
 )
 
@@ -57,9 +57,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		For(&sourcev1.HelmChart{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
 		Watches(&sourcev1.HelmRepository{}, handler.EnqueueRequestsFromMapFunc(r.chartsOf(sourcev1.HelmRepositoryKind)),
-			builder.WithPredicates(sourcestatus.ArtifactChanged{})).
+			builder.WithPredicates(watch.ArtifactChanged{})).
 		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.chartsOf(sourcev1.GitRepositoryKind)),
-			builder.WithPredicates(sourcestatus.ArtifactChanged{})).
+			builder.WithPredicates(watch.ArtifactChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)
 }
@@ -86,16 +86,6 @@ func (r *Reconciler) removeArtifacts(_ context.Context, obj *sourcev1.HelmChart)
 
 // chartsOf maps a source of kind to the HelmCharts built from it.
 func (r *Reconciler) chartsOf(kind string) handler.MapFunc {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		var list sourcev1.HelmChartList
-		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()),
-			client.MatchingFields{sourceIndexKey: kind + "/" + o.GetName()}); err != nil {
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for _, item := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&item)})
-		}
-		return reqs
-	}
+	return watch.Referrers[sourcev1.HelmChartList](r.Client, sourceIndexKey,
+		func(o client.Object) string { return kind + "/" + o.GetName() }, watch.SameNamespace)
 }

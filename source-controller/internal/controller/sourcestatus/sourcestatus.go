@@ -1,12 +1,10 @@
-// Package sourcestatus holds the status steps and watch predicates that the
-// HelmRepository, HelmChart and OCIRepository reconcilers share.
+// Package sourcestatus holds the status steps that the HelmRepository,
+// HelmChart and OCIRepository reconcilers share.
 package sourcestatus
 
 import (
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
@@ -30,27 +28,4 @@ func CheckStorage(store *storage.Storage, obj conditions.Setter, a *fluxmeta.Art
 			"stored artifact for revision '%s'", a.Revision)
 	}
 	return true
-}
-
-// ArtifactChanged passes updates that change a source's artifact, for
-// watches that requeue the objects built from that source.
-type ArtifactChanged struct{ predicate.Funcs }
-
-// Create is ignored: a new source has no artifact yet.
-func (ArtifactChanged) Create(event.CreateEvent) bool { return false }
-
-// Delete is ignored: dependants notice on their next reconcile.
-func (ArtifactChanged) Delete(event.DeleteEvent) bool { return false }
-
-// Generic is ignored.
-func (ArtifactChanged) Generic(event.GenericEvent) bool { return false }
-
-// Update passes when the artifact's digest changed.
-func (ArtifactChanged) Update(e event.UpdateEvent) bool {
-	oldObj, ok1 := e.ObjectOld.(sourcev1.Source)
-	newObj, ok2 := e.ObjectNew.(sourcev1.Source)
-	if !ok1 || !ok2 || newObj.GetArtifact() == nil {
-		return false
-	}
-	return oldObj.GetArtifact() == nil || oldObj.GetArtifact().Digest != newObj.GetArtifact().Digest
 }
