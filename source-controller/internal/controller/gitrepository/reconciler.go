@@ -79,4 +79,3 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) removeArtifacts(_ context.Context, obj *sourcev1.GitRepository) error {
 	return r.Storage.RemoveAll(sourcev1.GitRepositoryKind, obj.Namespace, obj.Name)
 }
-
