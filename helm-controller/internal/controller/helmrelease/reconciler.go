@@ -24,6 +24,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/pkg/watch"
 
 	"github.com/ferrycd/ferry/helm-controller/internal/action"
 )
@@ -67,11 +68,11 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{},
 				annotationChanged{}))).
 		Watches(&sourcev1.HelmChart{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.HelmChartKind)),
-			builder.WithPredicates(artifactChanged{})).
+			builder.WithPredicates(watch.ArtifactChanged{})).
 		Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.OCIRepositoryKind)),
-			builder.WithPredicates(artifactChanged{})).
+			builder.WithPredicates(watch.ArtifactChanged{})).
 		Watches(&sourcev1.ExternalArtifact{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.ExternalArtifactKind)),
-			builder.WithPredicates(artifactChanged{})).
+			builder.WithPredicates(watch.ArtifactChanged{})).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.forValues("ConfigMap")), watched).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forValues("Secret")), watched).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).

@@ -4,14 +4,14 @@ import (
 	"context"
 	"fmt"
 
-	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	"github.com/ferrycd/ferry/pkg/watch"
 )
 
 const (
@@ -52,54 +52,16 @@ func sourceKey(kind, namespace, name string) string {
 }
 
 // forSource maps a chart source to the HelmReleases using it.
-func (r *Reconciler) forSource(kind string) func(context.Context, client.Object) []reconcile.Request {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		return r.list(ctx, "", sourceIndexKey, sourceKey(kind, o.GetNamespace(), o.GetName()))
-	}
+func (r *Reconciler) forSource(kind string) handler.MapFunc {
+	return watch.Referrers[helmv2.HelmReleaseList](r.Client, sourceIndexKey,
+		func(o client.Object) string { return sourceKey(kind, o.GetNamespace(), o.GetName()) }, watch.AnyNamespace)
 }
 
 // forValues maps a ConfigMap or Secret to the HelmReleases in its
 // namespace that read values from it.
-func (r *Reconciler) forValues(kind string) func(context.Context, client.Object) []reconcile.Request {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		return r.list(ctx, o.GetNamespace(), valuesIndexKey, kind+"/"+o.GetName())
-	}
-}
-
-func (r *Reconciler) list(ctx context.Context, namespace, key, value string) []reconcile.Request {
-	var list helmv2.HelmReleaseList
-	opts := []client.ListOption{client.MatchingFields{key: value}}
-	if namespace != "" {
-		opts = append(opts, client.InNamespace(namespace))
-	}
-	if err := r.List(ctx, &list, opts...); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "failed to list HelmReleases", "index", key, "value", value)
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return reqs
-}
-
-// artifactChanged passes source updates that bring a new artifact.
-type artifactChanged struct{ predicate.Funcs }
-
-func (artifactChanged) Create(event.CreateEvent) bool   { return false }
-func (artifactChanged) Delete(event.DeleteEvent) bool   { return false }
-func (artifactChanged) Generic(event.GenericEvent) bool { return false }
-
-func (artifactChanged) Update(e event.UpdateEvent) bool {
-	oldA, newA := artifactOf(e.ObjectOld), artifactOf(e.ObjectNew)
-	return newA != nil && (oldA == nil || oldA.Revision != newA.Revision || oldA.Digest != newA.Digest)
-}
-
-func artifactOf(o client.Object) *fluxmeta.Artifact {
-	if src, ok := o.(interface{ GetArtifact() *fluxmeta.Artifact }); ok {
-		return src.GetArtifact()
-	}
-	return nil
+func (r *Reconciler) forValues(kind string) handler.MapFunc {
+	return watch.Referrers[helmv2.HelmReleaseList](r.Client, valuesIndexKey,
+		func(o client.Object) string { return kind + "/" + o.GetName() }, watch.SameNamespace)
 }
 
 // watchLabelled passes ConfigMaps and Secrets labelled
