@@ -74,6 +74,9 @@ func TestWindowStatus(t *testing.T) {
 		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(ready.Reason).To(Equal(policyv1.ActiveReason))
 		g.Expect(sw.Status.Active).To(BeTrue())
+		// The patch helper writes conditions before the other status
+		// fields, so wait for those too.
+		g.Expect(sw.Status.NextChange).NotTo(BeNil())
 		// 08:00 Berlin is 07:00 UTC; ten hours later is 17:00 UTC.
 		g.Expect(sw.Status.NextChange.UTC()).To(Equal(time.Date(2026, 12, 7, 17, 0, 0, 0, time.UTC)))
 	}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
@@ -83,6 +86,7 @@ func TestWindowStatus(t *testing.T) {
 		g.Expect(ready).NotTo(BeNil())
 		g.Expect(ready.Reason).To(Equal(policyv1.InactiveReason))
 		g.Expect(sw.Status.Active).To(BeFalse())
+		g.Expect(sw.Status.NextChange).NotTo(BeNil())
 		g.Expect(sw.Status.NextChange.UTC()).To(Equal(time.Date(2026, 12, 12, 0, 0, 0, 0, time.UTC)))
 	}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
 
