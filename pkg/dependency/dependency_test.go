@@ -108,7 +108,7 @@ func TestCheck(t *testing.T) {
 		{name: "missing", refs: refs("missing"),
 			wantErr: "dependency 'apps/missing' not found", wantKind: outcome.Wait, wantReason: NotReadyReason},
 		{name: "cross-namespace refused", refs: refs("db", "ingress"), opts: Options{NoCrossNamespaceRefs: true},
-			wantErr: "dependency 'infra/ingress' is in another namespace, which --no-cross-namespace-refs forbids",
+			wantErr:    "dependency 'infra/ingress' is in another namespace, which --no-cross-namespace-refs forbids",
 			wantDenied: true, wantKind: outcome.Stall, wantReason: AccessDeniedReason},
 	}
 	for _, tt := range tests {
