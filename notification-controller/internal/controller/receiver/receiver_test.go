@@ -48,8 +48,8 @@ func newSecret(ns, token string) *corev1.Secret {
 		StringData: map[string]string{"token": token}}
 }
 
-// waitReady waits until Ready has status and reason and, for True, the
-// generation's reconcile finished; it returns the latest object.
+// waitReady waits until Ready has status and reason and, for True or a
+// stall, the generation's reconcile finished; it returns the latest object.
 func waitReady(t *testing.T, obj *notificationv1.Receiver, status metav1.ConditionStatus, reason string) *notificationv1.Receiver {
 	t.Helper()
 	got := &notificationv1.Receiver{}
@@ -59,7 +59,9 @@ func waitReady(t *testing.T, obj *notificationv1.Receiver, status metav1.Conditi
 		g.Expect(ready).NotTo(BeNil())
 		g.Expect(ready.Status).To(Equal(status), ready.Message)
 		g.Expect(ready.Reason).To(Equal(reason), ready.Message)
-		if status == metav1.ConditionTrue {
+		// The patch helper writes conditions before the rest of the status,
+		// so a finished reconcile is one whose observedGeneration landed too.
+		if status == metav1.ConditionTrue || conditions.IsStalled(got) {
 			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
 		}
 	}, timeout, 50*time.Millisecond).Should(Succeed())
@@ -168,4 +170,31 @@ func TestValidateResources(t *testing.T) {
 			t.Errorf("%s: err = %v, wantErr %v", tc.name, err, tc.wantErr)
 		}
 	}
+}
+
+// TestGCRReceiverNeedsEmailAndAudience checks a gcr Receiver is Ready only
+// once its Secret holds the email and audience its webhook checks Google's
+// token against.
+func TestGCRReceiverNeedsEmailAndAudience(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	g.Expect(env.Client.Create(ctx, newSecret(ns, "tok"))).To(Succeed())
+	obj := newReceiver(ns, "gcr", func(r *notificationv1.Receiver) {
+		r.Spec.Type = notificationv1.GCRReceiver
+		r.Spec.Events = nil
+	})
+	g.Expect(env.Client.Create(ctx, obj)).To(Succeed())
+	got := waitReady(t, obj, metav1.ConditionFalse, notificationv1.TokenNotFoundReason)
+	g.Expect(conditions.GetMessage(got, fluxmeta.ReadyCondition)).To(ContainSubstring("'email' and 'audience'"))
+	g.Expect(got.Status.WebhookPath).To(BeEmpty())
+
+	secret := &corev1.Secret{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "webhook-token"}, secret)).To(Succeed())
+	secret.Data["email"] = []byte("pubsub@project.iam.gserviceaccount.com")
+	secret.Data["audience"] = []byte("https://flux.example/hook")
+	g.Expect(env.Client.Update(ctx, secret)).To(Succeed())
+	got = waitReady(t, obj, metav1.ConditionTrue, fluxmeta.SucceededReason)
+	g.Expect(got.Status.WebhookPath).To(Equal(got.GetWebhookPath("tok")))
 }

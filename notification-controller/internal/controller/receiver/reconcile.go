@@ -54,8 +54,11 @@ func validateResources(obj *notificationv1.Receiver, noCrossNamespaceRefs bool) 
 	return nil
 }
 
-// readToken reads the "token" key of spec.secretRef. Sets nothing; its
-// error becomes Ready=False with reason TokenNotFound.
+// readToken reads the "token" key of spec.secretRef, and checks a gcr
+// Receiver's Secret also has the "email" and "audience" its requests are
+// verified with, so a Receiver that would refuse every request is not
+// Ready. Sets nothing; its error becomes Ready=False with reason
+// TokenNotFound.
 func (r *Reconciler) readToken(ctx context.Context, obj *notificationv1.Receiver) (string, error) {
 	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Spec.SecretRef.Name}
 	var secret corev1.Secret
@@ -65,6 +68,9 @@ func (r *Reconciler) readToken(ctx context.Context, obj *notificationv1.Receiver
 	token := string(secret.Data["token"])
 	if token == "" {
 		return "", errors.New("secret '" + key.String() + "' has no 'token' key: add one holding a random string")
+	}
+	if obj.Spec.Type == notificationv1.GCRReceiver && (len(secret.Data["email"]) == 0 || len(secret.Data["audience"]) == 0) {
+		return "", errors.New("secret '" + key.String() + "' needs the 'email' and 'audience' keys of the Pub/Sub push subscription's token for a gcr Receiver")
 	}
 	return token, nil
 }
