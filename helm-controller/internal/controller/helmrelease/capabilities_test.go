@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,15 +44,17 @@ func TestCapabilitiesSeeLaterCRDs(t *testing.T) {
 	waitReady(t, hr, "1.0.0", 1)
 	g.Expect(helmList(t, hr)[0].Manifest).NotTo(ContainSubstring("kind: Widget"))
 
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	g.Expect(yaml.Unmarshal([]byte(widgetCRD(group, "")), crd)).To(Succeed())
+	crd := &unstructured.Unstructured{}
+	g.Expect(yaml.Unmarshal([]byte(widgetCRD(group, "")), &crd.Object)).To(Succeed())
 	g.Expect(env.Client.Create(ctx, crd)).To(Succeed())
 	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), crd) })
 	g.Eventually(func(g Gomega) {
 		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(crd), crd)).To(Succeed())
+		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
 		established := false
-		for _, c := range crd.Status.Conditions {
-			established = established || c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue
+		for _, c := range conds {
+			m := c.(map[string]any)
+			established = established || m["type"] == "Established" && m["status"] == "True"
 		}
 		g.Expect(established).To(BeTrue())
 	}, timeout).Should(Succeed())
