@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
@@ -137,4 +138,14 @@ func ProxyURL(apiServer, rawURL string) (string, error) {
 		p += "?" + u.RawQuery
 	}
 	return p, nil
+}
+
+// artifactOf reads a source's status.artifact url, digest and revision;
+// ok is false when it has none yet.
+func artifactOf(src *unstructured.Unstructured) (map[string]string, bool) {
+	out := map[string]string{}
+	for _, f := range []string{"url", "digest", "revision"} {
+		out[f], _, _ = unstructured.NestedString(src.Object, "status", "artifact", f)
+	}
+	return out, out["url"] != ""
 }

@@ -177,7 +177,7 @@ func (e *Engine) chart(ctx context.Context, req HelmReleaseRequest, artifacts *A
 	if err := e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, src); err != nil {
 		return nil, fmt.Errorf("reading the chart source %s %s/%s: %w", kind, ns, name, err)
 	}
-	art, ok, _ := unstructured.NestedStringMap(src.Object, "status", "artifact")
+	art, ok := artifactOf(src)
 	if !ok || art["url"] == "" {
 		return nil, fmt.Errorf("the chart source %s %s/%s has no artifact yet: pass --chart DIR", kind, ns, name)
 	}

@@ -164,7 +164,7 @@ func (e *Engine) sourceArtifact(ctx context.Context, ks *kustomizev1.Kustomizati
 	if err := e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, src); err != nil {
 		return "", "", fmt.Errorf("reading the source %s %s/%s: %w", ref.Kind, ns, ref.Name, err)
 	}
-	a, ok, _ := unstructured.NestedStringMap(src.Object, "status", "artifact")
+	a, ok := artifactOf(src)
 	if !ok || a["url"] == "" {
 		return "", "", fmt.Errorf("the source %s %s/%s has no artifact yet: see `ferry get sources` or diff a local directory with --path",
 			ref.Kind, ns, ref.Name)
