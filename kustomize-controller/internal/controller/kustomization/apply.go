@@ -53,7 +53,7 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	// A pending `ferry reconcile ks --force` request forces this one apply.
 	opts.Force = obj.Spec.Force || obj.ForceRequested()
 	opts.ForceSelector = map[string]string{kustomizev1.ForceAnnotation: kustomizev1.EnabledValue}
-	opts.ExclusionSelector = map[string]string{kustomizev1.ReconcileAnnotation: kustomizev1.DisabledValue}
+	opts.ExclusionSelector = exclusions()
 	opts.IfNotPresentSelector = map[string]string{kustomizev1.SSAAnnotation: kustomizev1.IfNotPresentValue}
 	opts.Cleanup = ssa.ApplyCleanupOptions{
 		Annotations:   []string{corev1.LastAppliedConfigAnnotation},
@@ -62,8 +62,7 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	}
 	opts.WaitTimeout = obj.GetTimeout()
 
-	objects := withoutIgnored(s.objects)
-	cs, err := s.manager.ApplyAllStaged(ctx, objects, opts)
+	cs, err := s.manager.ApplyAllStaged(ctx, s.objects, opts)
 	if cs != nil {
 		s.applied = cs
 		// Keep every object still owned in the inventory, even when the apply
@@ -109,17 +108,30 @@ func (r *Reconciler) checkKinds(s *scope) error {
 	return nil
 }
 
-// withoutIgnored drops objects annotated ssa: Ignore, which the user asked
-// the controller to leave alone.
-func withoutIgnored(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
-	out := make([]*unstructured.Unstructured, 0, len(objs))
-	for _, o := range objs {
-		if o.GetAnnotations()[kustomizev1.SSAAnnotation] == kustomizev1.IgnoreValue {
-			continue
-		}
-		out = append(out, o)
+// exclusions select the objects a user took out of the controller's hands
+// with a label or an annotation, reconcile: disabled or ssa: Ignore: they
+// are skipped by apply, yet listed in the inventory while they are in Git,
+// and never pruned nor deleted on finalize. This is Flux's exclusion
+// selector; the ssa library matches labels as well as annotations and
+// compares values case-insensitively, as Flux does.
+func exclusions() map[string]string {
+	return map[string]string{
+		kustomizev1.ReconcileAnnotation: kustomizev1.DisabledValue,
+		kustomizev1.SSAAnnotation:       kustomizev1.IgnoreValue,
 	}
-	return out
+}
+
+// deleteOptions are the rules of prune and of finalize alike: delete in the
+// background only what still carries this Kustomization's owner labels, and
+// nothing excluded or marked prune: disabled.
+func deleteOptions(rm *ssa.ResourceManager, obj *kustomizev1.Kustomization) ssa.DeleteOptions {
+	excluded := exclusions()
+	excluded[kustomizev1.PruneAnnotation] = kustomizev1.DisabledValue
+	return ssa.DeleteOptions{
+		PropagationPolicy: "Background",
+		Inclusions:        rm.GetOwnerLabels(obj.Name, obj.Namespace),
+		Exclusions:        excluded,
+	}
 }
 
 // changed summarises the entries that were written, one per line, as
@@ -136,7 +148,7 @@ func changed(cs *ssa.ChangeSet) string {
 
 // inventoryOf lists a change set's objects in Flux's inventory format.
 // Skipped objects (ssa: IfNotPresent objects that exist, reconcile:
-// disabled ones) are listed too, as in Flux: they are still in Git, and
+// disabled and ssa: Ignore ones) are listed too, as in Flux: they are still in Git, and
 // leaving them out would prune them.
 func inventoryOf(cs *ssa.ChangeSet) *kustomizev1.ResourceInventory {
 	inv := &kustomizev1.ResourceInventory{Entries: []kustomizev1.ResourceRef{}}
@@ -210,7 +222,8 @@ func objectFor(e kustomizev1.ResourceRef) (*unstructured.Unstructured, error) {
 
 // prune deletes what left Git: objects in the previous inventory and not in
 // the new one, and only those still carrying this Kustomization's owner
-// labels and not annotated prune: disabled. Sets Ready=False with
+// labels and not excluded (prune: disabled, reconcile: disabled, ssa:
+// Ignore, on the live object). Sets Ready=False with
 // PruneFailed on error.
 func (r *Reconciler) prune(ctx context.Context, s *scope) error {
 	obj := s.obj
@@ -221,11 +234,7 @@ func (r *Reconciler) prune(ctx context.Context, s *scope) error {
 	if err != nil || len(stale) == 0 {
 		return err
 	}
-	cs, err := s.manager.DeleteAll(ctx, stale, ssa.DeleteOptions{
-		PropagationPolicy: "Background",
-		Inclusions:        s.manager.GetOwnerLabels(obj.Name, obj.Namespace),
-		Exclusions:        map[string]string{kustomizev1.PruneAnnotation: kustomizev1.DisabledValue},
-	})
+	cs, err := s.manager.DeleteAll(ctx, stale, deleteOptions(s.manager, obj))
 	if err != nil {
 		return outcome.WaitErr(kustomizev1.PruneFailedReason, obj.GetRetryInterval(), fmt.Errorf("prune failed: %w", err))
 	}

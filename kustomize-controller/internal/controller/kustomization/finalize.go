@@ -13,7 +13,10 @@ import (
 
 // deleteApplied deletes what the Kustomization applied when its deletion
 // policy says so (MirrorPrune: when spec.prune is set; Delete: always;
-// Orphan: never), before the finalizer is removed.
+// Orphan: never), before the finalizer is removed. A suspended
+// Kustomization deletes nothing, whatever its policy, as in Flux: suspend
+// is how a user hands objects over (to another Kustomization, or to
+// nobody) before deleting the one that applied them.
 func (r *Reconciler) deleteApplied(ctx context.Context, obj *kustomizev1.Kustomization) error {
 	if !deletes(obj) || obj.Status.Inventory == nil || len(obj.Status.Inventory.Entries) == 0 {
 		return nil
@@ -26,6 +29,9 @@ func (r *Reconciler) deleteApplied(ctx context.Context, obj *kustomizev1.Kustomi
 }
 
 func deletes(obj *kustomizev1.Kustomization) bool {
+	if obj.Spec.Suspend {
+		return false
+	}
 	switch obj.GetDeletionPolicy() {
 	case kustomizev1.DeletionPolicyDelete:
 		return true
@@ -48,11 +54,7 @@ func (r *Reconciler) deleteInventory(ctx context.Context, obj *kustomizev1.Kusto
 		return err
 	}
 	rm := ssa.NewResourceManager(target.Client, target.Poller, ssa.Owner{Field: fieldManager, Group: kustomizev1.GroupVersion.Group})
-	cs, err := rm.DeleteAll(ctx, objects, ssa.DeleteOptions{
-		PropagationPolicy: "Background",
-		Inclusions:        rm.GetOwnerLabels(obj.Name, obj.Namespace),
-		Exclusions:        map[string]string{kustomizev1.PruneAnnotation: kustomizev1.DisabledValue},
-	})
+	cs, err := rm.DeleteAll(ctx, objects, deleteOptions(rm, obj))
 	if err != nil {
 		return fmt.Errorf("failed to delete the objects of Kustomization '%s/%s': %w", obj.Namespace, obj.Name, err)
 	}

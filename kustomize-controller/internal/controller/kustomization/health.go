@@ -65,13 +65,20 @@ func (r *Reconciler) checkHealth(ctx context.Context, s *scope) error {
 }
 
 // healthSet is what to wait for: everything applied when spec.wait is set,
-// else the spec.healthChecks references.
+// else the spec.healthChecks references. Skipped objects are not waited
+// for: the user left them to the cluster (an ssa: Ignore object may not
+// even exist), so their health is not this Kustomization's to report.
 func (r *Reconciler) healthSet(s *scope) object.ObjMetadataSet {
 	obj := s.obj
-	if obj.Spec.Wait {
-		return s.applied.ToObjMetadataSet()
-	}
 	var set object.ObjMetadataSet
+	if obj.Spec.Wait {
+		for _, e := range s.applied.Entries {
+			if e.Action != ssa.SkippedAction {
+				set = append(set, e.ObjMetadata)
+			}
+		}
+		return set
+	}
 	for _, hc := range obj.Spec.HealthChecks {
 		gv, err := schema.ParseGroupVersion(hc.APIVersion)
 		if err != nil {

@@ -39,24 +39,38 @@ func newNamespace(t *testing.T) string {
 // creating it on first use, as the source-controller would.
 func publish(t *testing.T, ns, name, rev string, files map[string]string) {
 	t.Helper()
+	publishSource(t, rev, files, &sourcev1.GitRepository{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       sourcev1.GitRepositorySpec{URL: "https://git.example/" + name, Interval: metav1.Duration{Duration: time.Hour}},
+	}, func(r *sourcev1.GitRepository, a *fluxmeta.Artifact) { r.Status.Artifact = a })
+}
+
+// source is a source kind whose status holds an artifact.
+type source interface {
+	client.Object
+	conditions.Setter
+}
+
+// publishSource serves files at revision rev as the artifact of the source
+// named by fresh, which is created as fresh on first use, and marks it
+// Ready, as its producer would.
+func publishSource[T source](t *testing.T, rev string, files map[string]string, fresh T, setArtifact func(T, *fluxmeta.Artifact)) {
+	t.Helper()
 	g := NewWithT(t)
 	a, err := artifacts.Publish(rev, files)
 	g.Expect(err).NotTo(HaveOccurred())
 	ctx := context.Background()
-	repo := &sourcev1.GitRepository{}
-	err = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, repo)
+	src := fresh.DeepCopyObject().(T)
+	err = env.Client.Get(ctx, client.ObjectKeyFromObject(fresh), src)
 	if apierrors.IsNotFound(err) {
-		repo = &sourcev1.GitRepository{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-			Spec:       sourcev1.GitRepositorySpec{URL: "https://git.example/" + name, Interval: metav1.Duration{Duration: time.Hour}},
-		}
-		g.Expect(env.Client.Create(ctx, repo)).To(Succeed())
+		src = fresh
+		g.Expect(env.Client.Create(ctx, src)).To(Succeed())
 	} else {
 		g.Expect(err).NotTo(HaveOccurred())
 	}
-	repo.Status.Artifact = a
-	conditions.MarkTrue(repo, fluxmeta.ReadyCondition, fluxmeta.SucceededReason, "stored artifact for revision '%s'", rev)
-	g.Expect(env.Client.Status().Update(ctx, repo)).To(Succeed())
+	setArtifact(src, a)
+	conditions.MarkTrue(src, fluxmeta.ReadyCondition, fluxmeta.SucceededReason, "stored artifact for revision '%s'", rev)
+	g.Expect(env.Client.Status().Update(ctx, src)).To(Succeed())
 }
 
 func newKustomization(ns, name, path string, mutate ...func(*kustomizev1.Kustomization)) *kustomizev1.Kustomization {

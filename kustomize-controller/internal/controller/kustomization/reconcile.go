@@ -142,23 +142,26 @@ func (r *Reconciler) getSource(ctx context.Context, s *scope) error {
 // sourceArtifact returns the artifact of the Kustomization's source, nil
 // when it has none yet.
 func (r *Reconciler) sourceArtifact(ctx context.Context, obj *kustomizev1.Kustomization) (*fluxmeta.Artifact, error) {
-	key := types.NamespacedName{Namespace: sourceNamespace(obj), Name: obj.Spec.SourceRef.Name}
-	switch obj.Spec.SourceRef.Kind {
-	case sourcev1.GitRepositoryKind:
-		src := &sourcev1.GitRepository{}
-		if err := r.Get(ctx, key, src); err != nil {
-			return nil, err
-		}
-		return src.Status.Artifact, nil
-	case sourcev1.OCIRepositoryKind:
-		src := &sourcev1.OCIRepository{}
-		if err := r.Get(ctx, key, src); err != nil {
-			return nil, err
-		}
-		return src.Status.Artifact, nil
-	default:
+	newSource, ok := sourceKinds[obj.Spec.SourceRef.Kind]
+	if !ok {
 		return nil, fmt.Errorf("source kind '%s' is not supported", obj.Spec.SourceRef.Kind)
 	}
+	src := newSource()
+	key := types.NamespacedName{Namespace: sourceNamespace(obj), Name: obj.Spec.SourceRef.Name}
+	if err := r.Get(ctx, key, src); err != nil {
+		return nil, err
+	}
+	return src.GetArtifact(), nil
+}
+
+// sourceKinds are the kinds a sourceRef may name. They all carry
+// status.artifact in the same shape, so the rest of the reconcile does not
+// care which one produced it; an ExternalArtifact is produced by another
+// controller (an ArtifactGenerator, say) rather than fetched from upstream.
+var sourceKinds = map[string]func() sourcev1.Source{
+	sourcev1.GitRepositoryKind:    func() sourcev1.Source { return &sourcev1.GitRepository{} },
+	sourcev1.OCIRepositoryKind:    func() sourcev1.Source { return &sourcev1.OCIRepository{} },
+	sourcev1.ExternalArtifactKind: func() sourcev1.Source { return &sourcev1.ExternalArtifact{} },
 }
 
 // fetchArtifact downloads, verifies and extracts the artifact, or reuses the

@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
-	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
@@ -52,15 +51,15 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	if err := r.setupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&kustomizev1.Kustomization{}, builder.WithPredicates(
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
-		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.GitRepositoryKind)),
-			builder.WithPredicates(sourceRevisionChanged{})).
-		Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.OCIRepositoryKind)),
-			builder.WithPredicates(sourceRevisionChanged{})).
-		Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.dependents),
-			builder.WithPredicates(becameReady{})).
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{})))
+	for kind, newSource := range sourceKinds {
+		b = b.Watches(newSource(), handler.EnqueueRequestsFromMapFunc(r.forSource(kind)),
+			builder.WithPredicates(sourceRevisionChanged{}))
+	}
+	return b.Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.dependents),
+		builder.WithPredicates(becameReady{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)
 }

@@ -14,9 +14,10 @@ type CrossNamespaceSourceReference struct {
 	// +optional
 	APIVersion string `json:"apiVersion,omitempty"`
 
-	// kind of the source. Ferry serves GitRepository and OCIRepository
-	// sources.
-	// +kubebuilder:validation:Enum=OCIRepository;GitRepository
+	// kind of the source: GitRepository, OCIRepository, or ExternalArtifact
+	// (an artifact another controller produces, such as an
+	// ArtifactGenerator).
+	// +kubebuilder:validation:Enum=OCIRepository;GitRepository;ExternalArtifact
 	// +required
 	Kind string `json:"kind"`
 
