@@ -22,6 +22,11 @@ const (
 	// Stall: retrying cannot help until the spec or a referenced object
 	// changes; the object is marked Stalled and not requeued.
 	Stall
+	// Hold: a policy (a sync window) holds the reconcile back; nothing
+	// failed, so Ready keeps what the last reconcile said, the generation
+	// is not marked observed, and the object is looked at again after a
+	// delay.
+	Hold
 )
 
 // Error is a failure with the condition reason it reports and what to do
@@ -31,7 +36,8 @@ type Error struct {
 	Kind   Kind
 	Reason string
 	Err    error
-	// RequeueAfter applies to Wait; zero means the object's interval.
+	// RequeueAfter applies to Wait and Hold; zero means the object's
+	// interval.
 	RequeueAfter time.Duration
 }
 
@@ -46,6 +52,11 @@ func RetryErr(reason string, err error) error {
 // WaitErr reports that the object waits on something else for after.
 func WaitErr(reason string, after time.Duration, err error) error {
 	return &Error{Kind: Wait, Reason: reason, Err: err, RequeueAfter: after}
+}
+
+// HoldErr reports that a policy holds the reconcile back until after.
+func HoldErr(reason string, after time.Duration, err error) error {
+	return &Error{Kind: Hold, Reason: reason, Err: err, RequeueAfter: after}
 }
 
 // StallErr reports a failure that retrying cannot fix.

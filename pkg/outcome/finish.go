@@ -63,7 +63,15 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 	result := reconcile.Result{RequeueAfter: obj.GetRequeueAfter()}
 	finished := true
 	var retErr error
-	if err == nil {
+	if e := As(err, ""); err != nil && e.Kind == Hold {
+		conditions.Delete(obj, meta.ReconcilingCondition)
+		conditions.Delete(obj, meta.StalledCondition)
+		if e.RequeueAfter > 0 {
+			result.RequeueAfter = e.RequeueAfter
+		}
+		finished = false
+		f.Event(obj, "", corev1.EventTypeNormal, e.Reason, e.Error())
+	} else if err == nil {
 		conditions.Delete(obj, meta.ReconcilingCondition)
 		conditions.Delete(obj, meta.StalledCondition)
 	} else {

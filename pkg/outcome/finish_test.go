@@ -37,6 +37,9 @@ func TestFinish(t *testing.T) {
 			wantReady: metav1.ConditionFalse, wantReason: "DependencyNotReady", wantReconciling: true},
 		{name: "retry", err: RetryErr("GitOperationFailed", errors.New("unreachable")), wantErr: true,
 			wantReady: metav1.ConditionFalse, wantReason: "GitOperationFailed", wantReconciling: true},
+		// A hold leaves Ready as the last reconcile left it.
+		{name: "hold", err: HoldErr("SyncWindowBlocked", 2*time.Hour, errors.New("sync blocked")), wantRequeue: 2 * time.Hour,
+			wantReady: metav1.ConditionTrue, wantReason: meta.SucceededReason},
 		{name: "untyped", err: errors.New("boom"), wantErr: true, wantReady: metav1.ConditionFalse,
 			wantReason: meta.FailedReason, wantReconciling: true},
 	}
@@ -53,7 +56,7 @@ func TestFinish(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(obj).WithStatusSubresource(obj).Build()
 			g.Expect(c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
 			patcher := patch.NewSerialPatcher(obj, c)
-			if tt.err == nil {
+			if tt.err == nil || As(tt.err, "").Kind == Hold {
 				conditions.MarkTrue(obj, meta.ReadyCondition, meta.SucceededReason, "stored artifact")
 			}
 			f := &Finisher{Scheme: scheme}
