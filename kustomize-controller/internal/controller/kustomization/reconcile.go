@@ -48,6 +48,7 @@ type scope struct {
 func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization, patcher *patch.SerialPatcher) error {
 	s := &scope{obj: obj, patcher: patcher}
 	for _, step := range []func(context.Context, *scope) error{
+		r.checkSyncWindow,
 		r.checkDependencies,
 		r.getSource,
 		r.fetchArtifact,

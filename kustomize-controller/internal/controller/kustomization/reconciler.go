@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
@@ -42,7 +43,7 @@ type Reconciler struct {
 var _ reconcile.Reconciler = (*Reconciler)(nil)
 
 // OwnedConditions are the conditions the reconciler writes.
-var OwnedConditions = []string{"Ready", "Reconciling", "Stalled", kustomizev1.HealthyCondition}
+var OwnedConditions = []string{"Ready", "Reconciling", "Stalled", kustomizev1.HealthyCondition, policyv1.SyncWindowConditionType}
 
 // SetupWithManager registers the reconciler, its indexes and watches: a new
 // source artifact and a dependency becoming ready both requeue the
@@ -58,6 +59,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		b = b.Watches(newSource(), handler.EnqueueRequestsFromMapFunc(r.forSource(kind)),
 			builder.WithPredicates(sourceRevisionChanged{}))
 	}
+	b = b.Watches(&policyv1.SyncWindow{}, handler.EnqueueRequestsFromMapFunc(r.forSyncWindow))
 	return b.Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.dependents),
 		builder.WithPredicates(becameReady{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
