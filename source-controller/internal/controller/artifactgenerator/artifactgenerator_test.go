@@ -177,9 +177,15 @@ func TestArtifactsLeavingTheSpecAndDeletionCleanUp(t *testing.T) {
 	}
 	g.Expect(storedDir("b")).To(BeADirectory())
 
-	got.Spec.OutputArtifacts = got.Spec.OutputArtifacts[:1]
-	g.Expect(env.Client.Update(context.Background(), got)).To(Succeed())
-	got = waitReady(t, got)
+	g.Eventually(func() error {
+		cur := &sourceextv1.ArtifactGenerator{}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(gen), cur); err != nil {
+			return err
+		}
+		cur.Spec.OutputArtifacts = cur.Spec.OutputArtifacts[:1]
+		return env.Client.Update(context.Background(), cur)
+	}, timeout, 50*time.Millisecond).Should(Succeed())
+	got = waitReady(t, got) // of the new generation
 	g.Expect(got.Status.Inventory).To(ConsistOf(HaveField("Name", "a")))
 	err = env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "b"}, &sourcev1.ExternalArtifact{})
 	g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the ExternalArtifact that left the spec was not deleted")

@@ -48,6 +48,20 @@ func setKeys(t *testing.T, ns, name string, data map[string]string) {
 	g.Expect(env.Client.Create(context.Background(), secret)).To(Succeed())
 }
 
+// updateSpec applies mutate to the latest copy of obj and updates it,
+// retrying on conflicts with the controller's own status patches.
+func updateSpec(t *testing.T, obj *sourcev1.GitRepository, mutate func(*sourcev1.GitRepository)) {
+	t.Helper()
+	NewWithT(t).Eventually(func() error {
+		cur := &sourcev1.GitRepository{}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), cur); err != nil {
+			return err
+		}
+		mutate(cur)
+		return env.Client.Update(context.Background(), cur)
+	}, timeout, 50*time.Millisecond).Should(Succeed())
+}
+
 // waitVerification waits until Ready and SourceVerified both have status.
 func waitVerification(t *testing.T, obj *sourcev1.GitRepository, status metav1.ConditionStatus) *sourcev1.GitRepository {
 	t.Helper()
@@ -84,10 +98,11 @@ func TestVerificationChangesAreEnforcedWithoutNewCommit(t *testing.T) {
 
 	t.Log("verification turned on with a wrong key fails at once")
 	setKeys(t, ns, "keys", map[string]string{"other.asc": otherPub})
-	got.Spec.Verification = &sourcev1.GitRepositoryVerification{
-		Mode: sourcev1.ModeGitHEAD, SecretRef: fluxmeta.LocalObjectReference{Name: "keys"},
-	}
-	g.Expect(env.Client.Update(context.Background(), got)).To(Succeed())
+	updateSpec(t, got, func(o *sourcev1.GitRepository) {
+		o.Spec.Verification = &sourcev1.GitRepositoryVerification{
+			Mode: sourcev1.ModeGitHEAD, SecretRef: fluxmeta.LocalObjectReference{Name: "keys"},
+		}
+	})
 	got = waitVerification(t, got, metav1.ConditionFalse)
 	g.Expect(conditions.GetMessage(got, fluxmeta.ReadyCondition)).To(ContainSubstring("not made by a trusted key"))
 	g.Expect(got.Status.Artifact.Revision).To(Equal(revision), "the previous artifact stays")
@@ -111,8 +126,7 @@ func TestVerificationChangesAreEnforcedWithoutNewCommit(t *testing.T) {
 	got = waitVerification(t, got, metav1.ConditionTrue)
 
 	t.Log("a stricter mode is enforced without a new commit")
-	got.Spec.Verification.Mode = sourcev1.ModeGitTagAndHEAD
-	g.Expect(env.Client.Update(context.Background(), got)).To(Succeed())
+	updateSpec(t, got, func(o *sourcev1.GitRepository) { o.Spec.Verification.Mode = sourcev1.ModeGitTagAndHEAD })
 	got = waitVerification(t, got, metav1.ConditionFalse)
 	g.Expect(conditions.GetMessage(got, sourcev1.SourceVerifiedCondition)).To(ContainSubstring("does not name a tag"))
 	g.Expect(got.Status.Artifact.Revision).To(Equal(revision))
