@@ -58,6 +58,8 @@ type Env struct {
 	// Work holds the controller binaries, kubeconfigs, logs and storage.
 	Work string
 	out  io.Writer
+	// keepWork keeps Work after a failed Start, for its logs.
+	keepWork bool
 }
 
 // Scheme knows every Ferry kind.
@@ -73,34 +75,41 @@ func Scheme() *runtime.Scheme {
 }
 
 // Start brings everything up, printing progress to out. Stop cleans up,
-// also after a failed Start.
+// also after a failed Start, but then keeps Work: the error names a
+// controller log in it.
 func Start(ctx context.Context, out io.Writer) (*Env, error) {
 	e := &Env{out: out}
+	err := e.start(ctx)
+	e.keepWork = err != nil
+	return e, err
+}
+
+func (e *Env) start(ctx context.Context) error {
 	e.step("starting the local cluster (kube-apiserver, etcd, controller-manager, scheduler, a kwok node)")
 	c, err := cluster.Start(cluster.Options{Mode: cluster.Full, Scheme: Scheme()})
 	if err != nil {
-		return e, err
+		return err
 	}
 	e.Cluster = c
 	if e.Work, err = os.MkdirTemp("", "ferry-dev-"); err != nil {
-		return e, err
+		return err
 	}
 	e.Kubeconfig = filepath.Join(e.Work, "kubeconfig")
 	data, err := os.ReadFile(c.KubeconfigPath)
 	if err != nil {
-		return e, err
+		return err
 	}
 	if err := os.WriteFile(e.Kubeconfig, data, 0o600); err != nil {
-		return e, err
+		return err
 	}
 
 	e.step("building the controllers")
 	if err := harness.Build(e.Work, harness.Controllers...); err != nil {
-		return e, err
+		return err
 	}
 	e.step("installing RBAC into " + harness.Namespace)
 	if err := harness.InstallRBAC(c, harness.Controllers...); err != nil {
-		return e, err
+		return err
 	}
 	addrs, extra := harness.Args(e.Work)
 	e.Addrs = addrs
@@ -108,23 +117,23 @@ func Start(ctx context.Context, out io.Writer) (*Env, error) {
 		e.step("starting " + name)
 		p, err := harness.Start(ctx, c, e.Work, e.Work, name, extra[name]...)
 		if err != nil {
-			return e, err
+			return err
 		}
 		e.Controllers = append(e.Controllers, p)
 		if err := p.WaitReady(time.Minute); err != nil {
-			return e, err
+			return err
 		}
 	}
 
 	e.step("starting a git server with the sample repository")
 	if e.Git, err = gitserver.Start(); err != nil {
-		return e, err
+		return err
 	}
 	if _, err := e.Git.Commit(SampleRepo, "main", "sample GitOps repository", sampleFiles()); err != nil {
-		return e, err
+		return err
 	}
 	e.step("bootstrapping: GitRepository 'fleet' and Kustomization 'cluster' (path ./clusters/dev)")
-	return e, e.bootstrap(ctx)
+	return e.bootstrap(ctx)
 }
 
 func sampleFiles() map[string]string {
@@ -221,7 +230,9 @@ func (e *Env) Stop() {
 	if e.Cluster != nil {
 		_ = e.Cluster.Stop()
 	}
-	if e.Work != "" {
+	if e.keepWork {
+		e.step("kept the logs in " + e.Work)
+	} else if e.Work != "" {
 		_ = os.RemoveAll(e.Work)
 	}
 }
