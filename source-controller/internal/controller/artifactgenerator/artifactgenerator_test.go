@@ -274,3 +274,32 @@ func TestCompositionWaitsForSourcesAndRejectsBadSpecs(t *testing.T) {
 		g.Expect(still.Status.Artifact).To(Equal(ea.Status.Artifact), "deleting the other generator touched it")
 	})
 }
+
+// TestExternalArtifactAsSource chains two generators: the second reads the
+// first one's ExternalArtifact like any other source and follows it when it
+// changes.
+func TestExternalArtifactAsSource(t *testing.T) {
+	g := NewWithT(t)
+	ns := suite.NewNamespace(t, env.Client, "ag-")
+	repo := ns + "/app.git"
+	_, err := gitSrv.Commit(repo, "main", "first", map[string]string{"base/cm.yaml": "v1"})
+	g.Expect(err).NotTo(HaveOccurred())
+	git := newGitRepository(t, ns, "app", repo)
+	first := newGenerator(ns, "first",
+		[]sourceextv1.SourceReference{{Alias: "git", Kind: sourcev1.GitRepositoryKind, Name: "app"}},
+		sourceextv1.OutputArtifact{Name: "base", Copy: []sourceextv1.CopyOperation{copyRule("@git/base/**", "@artifact/")}})
+	second := newGenerator(ns, "second",
+		[]sourceextv1.SourceReference{{Alias: "base", Kind: sourcev1.ExternalArtifactKind, Name: "base"}},
+		sourceextv1.OutputArtifact{Name: "nested", Copy: []sourceextv1.CopyOperation{copyRule("@base/**", "@artifact/nested/")}})
+	g.Expect(env.Client.Create(context.Background(), first)).To(Succeed())
+	g.Expect(env.Client.Create(context.Background(), second)).To(Succeed())
+	waitReady(t, second)
+	g.Expect(files(g, getEA(g, ns, "nested").Status.Artifact)).To(Equal(map[string]string{"nested/cm.yaml": "v1"}))
+
+	_, err = gitSrv.Commit(repo, "main", "second", map[string]string{"base/cm.yaml": "v2"})
+	g.Expect(err).NotTo(HaveOccurred())
+	suite.RequestReconcile(t, env.Client, git, timeout)
+	g.Eventually(func(g Gomega) {
+		g.Expect(files(g, getEA(g, ns, "nested").Status.Artifact)).To(Equal(map[string]string{"nested/cm.yaml": "v2"}))
+	}, timeout, 100*time.Millisecond).Should(Succeed())
+}

@@ -1,5 +1,5 @@
-// Package sourcestatus holds the status steps that the HelmRepository,
-// HelmChart and OCIRepository reconcilers share.
+// Package sourcestatus holds the status steps that the source reconcilers
+// (GitRepository, HelmRepository, HelmChart, OCIRepository) share.
 package sourcestatus
 
 import (
