@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"helm.sh/helm/v3/pkg/releaseutil"
+	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -48,8 +49,8 @@ func CurrentRelease(hr *unstructured.Unstructured) (Release, bool) {
 // Manifest reads the release's rendered manifest from Helm's Secret
 // storage, as helm get manifest does.
 func (w *Walker) Manifest(ctx context.Context, r Release) (string, error) {
-	secrets := driver.NewSecrets(w.Kube.CoreV1().Secrets(r.StorageNamespace))
-	rel, err := secrets.Get(fmt.Sprintf("%s.v%d", r.Name, r.Version))
+	releases := storage.Init(driver.NewSecrets(w.Kube.CoreV1().Secrets(r.StorageNamespace)))
+	rel, err := releases.Get(r.Name, int(r.Version))
 	if err != nil {
 		if apierrors.IsForbidden(err) {
 			return "", fmt.Errorf("forbidden by RBAC: reading Helm release %s needs get on secrets in %s", r.Name, r.StorageNamespace)
