@@ -44,6 +44,16 @@ type Finisher struct {
 	// FieldOwner is the field manager of status patches (the controller's
 	// name); empty means "ferry".
 	FieldOwner string
+	// Now is the clock retries are scheduled by; nil means time.Now. Tests
+	// fix it to check the backoff timing.
+	Now func() time.Time
+}
+
+func (f *Finisher) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
 }
 
 // Finish records the result of a reconcile that started at start and whose
@@ -54,7 +64,9 @@ type Finisher struct {
 // failure Ready=False carries the error's reason and message. Stalled and
 // Reconciling are set only while true, as kstatus expects, and
 // observedGeneration only when this generation's reconcile finished
-// (success or stall).
+// (success or stall). An object that implements Retrier is not handed
+// back to the rate limiter on a Retry error: it is requeued after its retry
+// policy's backoff (or its retry interval), counted in its status.
 func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj Object, start time.Time, err error) (reconcile.Result, error) {
 	if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
 		obj.GetReconcileRequestStatus().SetLastHandledReconcileRequest(v)
@@ -74,20 +86,38 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 	} else if err == nil {
 		conditions.Delete(obj, meta.ReconcilingCondition)
 		conditions.Delete(obj, meta.StalledCondition)
+		retrySucceeded(obj)
 	} else {
 		e := As(err, meta.FailedReason)
 		conditions.MarkFalse(obj, meta.ReadyCondition, e.Reason, "%s", e.Error())
-		switch e.Kind {
-		case Stall:
+		retrier, retries := obj.(Retrier)
+		switch {
+		case e.Kind == Stall:
 			conditions.MarkStalled(obj, e.Reason, "%s", e.Error())
 			conditions.Delete(obj, meta.ReconcilingCondition)
 			result = reconcile.Result{}
-		case Wait:
+			if retries {
+				retrier.GetRetryStatus().NextRetryAt = nil
+			}
+		case e.Kind == Wait:
 			conditions.Delete(obj, meta.StalledCondition)
 			conditions.MarkReconciling(obj, ReasonProgressingWithRetry, "%s", e.Error())
 			if e.RequeueAfter > 0 {
 				result.RequeueAfter = e.RequeueAfter
 			}
+			finished = false
+		case retries:
+			// The object retries on its own schedule, not the rate
+			// limiter's: the error is not returned.
+			delay, note := scheduleRetry(retrier, obj.GetGeneration(), obj.GetRequeueAfter(), f.now())
+			msg := e.Error()
+			if note != "" {
+				msg += "; " + note
+				conditions.MarkFalse(obj, meta.ReadyCondition, e.Reason, "%s", msg)
+			}
+			conditions.Delete(obj, meta.StalledCondition)
+			conditions.MarkReconciling(obj, ReasonProgressingWithRetry, "%s", msg)
+			result.RequeueAfter = delay
 			finished = false
 		default:
 			conditions.Delete(obj, meta.StalledCondition)

@@ -33,7 +33,7 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 		Namespace: obj.Namespace, ServiceAccountName: obj.Spec.ServiceAccountName, KubeConfig: obj.Spec.KubeConfig,
 	})
 	if err != nil {
-		return outcome.WaitErr(kustomizev1.ReconciliationFailedReason, obj.GetRetryInterval(), err)
+		return outcome.RetryErr(kustomizev1.ReconciliationFailedReason, err)
 	}
 	s.target = target
 	s.previous = obj.Status.Inventory.DeepCopy()
@@ -46,7 +46,7 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	})
 	s.manager.SetOwnerLabels(s.objects, obj.Name, obj.Namespace)
 	if err := r.checkKinds(s); err != nil {
-		return outcome.WaitErr(kustomizev1.ReconciliationFailedReason, obj.GetRetryInterval(), err)
+		return outcome.RetryErr(kustomizev1.ReconciliationFailedReason, err)
 	}
 
 	opts := ssa.DefaultApplyOptions()
@@ -70,8 +70,7 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 		obj.Status.Inventory = mergeInventory(obj.Status.Inventory, inventoryOf(cs), err != nil)
 	}
 	if err != nil {
-		return outcome.WaitErr(kustomizev1.ReconciliationFailedReason, obj.GetRetryInterval(),
-			fmt.Errorf("apply failed: %w", err))
+		return outcome.RetryErr(kustomizev1.ReconciliationFailedReason, fmt.Errorf("apply failed: %w", err))
 	}
 	if changes := changed(cs); changes != "" {
 		r.Event(obj, s.artifact.Revision, corev1.EventTypeNormal, "Progressing", changes)
@@ -236,7 +235,7 @@ func (r *Reconciler) prune(ctx context.Context, s *scope) error {
 	}
 	cs, err := s.manager.DeleteAll(ctx, stale, deleteOptions(s.manager, obj))
 	if err != nil {
-		return outcome.WaitErr(kustomizev1.PruneFailedReason, obj.GetRetryInterval(), fmt.Errorf("prune failed: %w", err))
+		return outcome.RetryErr(kustomizev1.PruneFailedReason, fmt.Errorf("prune failed: %w", err))
 	}
 	if changes := changed(cs); changes != "" {
 		r.Event(obj, s.artifact.Revision, corev1.EventTypeNormal, "Progressing", changes)

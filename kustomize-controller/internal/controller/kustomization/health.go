@@ -61,7 +61,7 @@ func (r *Reconciler) checkHealth(ctx context.Context, s *scope) error {
 	}
 	err = fmt.Errorf("health check failed after %s: %w", obj.GetTimeout(), err)
 	conditions.MarkFalse(obj, kustomizev1.HealthyCondition, kustomizev1.HealthCheckFailedReason, "%s", err)
-	return outcome.WaitErr(kustomizev1.HealthCheckFailedReason, obj.GetRetryInterval(), err)
+	return outcome.RetryErr(kustomizev1.HealthCheckFailedReason, err)
 }
 
 // healthSet is what to wait for: everything applied when spec.wait is set,

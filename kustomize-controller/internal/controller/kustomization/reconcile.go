@@ -19,6 +19,7 @@ import (
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
+	"github.com/ferrycd/ferry/pkg/dependency"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/kustomize"
 	"github.com/ferrycd/ferry/pkg/outcome"
@@ -67,40 +68,27 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 	return nil
 }
 
-// checkDependencies waits until every dependsOn entry is ready, by Flux's
-// rule: Ready=True for its current generation and, when it shares this
-// Kustomization's source, applied at the source's current revision. Sets
-// Ready=False with DependencyNotReady while waiting.
+// checkDependencies waits until every dependsOn entry is ready, by the
+// rule HelmReleases share (pkg/dependency, Flux's): Ready=True for its
+// current generation and, when it shares this Kustomization's source,
+// applied at the source's current revision. Sets Ready=False with
+// DependencyNotReady while waiting; a dependency in another namespace under
+// --no-cross-namespace-refs stalls with AccessDenied.
 func (r *Reconciler) checkDependencies(ctx context.Context, s *scope) error {
 	obj := s.obj
-	for _, dep := range obj.GetDependsOn() {
-		ns := dep.Namespace
-		if ns == "" {
-			ns = obj.Namespace
-		}
-		if r.NoCrossNamespaceRefs && ns != obj.Namespace {
-			return outcome.StallErr(kustomizev1.AccessDeniedReason,
-				fmt.Errorf("dependency '%s/%s' is in another namespace, which --no-cross-namespace-refs forbids", ns, dep.Name))
-		}
-		d := &kustomizev1.Kustomization{}
-		if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: dep.Name}, d); err != nil {
-			return r.notReady(obj, fmt.Errorf("dependency '%s/%s' not found: %w", ns, dep.Name, err))
-		}
-		if !conditions.IsReady(d) || d.Status.ObservedGeneration != d.Generation {
-			return r.notReady(obj, fmt.Errorf("dependency '%s/%s' is not ready", ns, dep.Name))
-		}
-		if sameSource(obj, d) {
-			src, err := r.sourceArtifact(ctx, obj)
-			if err == nil && src != nil && d.Status.LastAppliedRevision != src.Revision {
-				return r.notReady(obj, fmt.Errorf("dependency '%s/%s' has not applied revision '%s' yet", ns, dep.Name, src.Revision))
+	err := dependency.Check(ctx, r.Client, obj, obj.GetDependsOn(),
+		func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
+		func(d *kustomizev1.Kustomization) dependency.State {
+			st := dependency.State{ObservedGeneration: d.Status.ObservedGeneration, AppliedRevision: d.Status.LastAppliedRevision}
+			if sameSource(obj, d) {
+				if src, err := r.sourceArtifact(ctx, obj); err == nil && src != nil {
+					st.WantRevision = src.Revision
+				}
 			}
-		}
-	}
-	return nil
-}
-
-func (r *Reconciler) notReady(obj *kustomizev1.Kustomization, err error) error {
-	return outcome.WaitErr(kustomizev1.DependencyNotReadyReason, obj.GetRetryInterval(), err)
+			return st
+		},
+		dependency.Options{NoCrossNamespaceRefs: r.NoCrossNamespaceRefs})
+	return dependency.Outcome(err, obj.GetRetryInterval())
 }
 
 func sameSource(a, b *kustomizev1.Kustomization) bool {
@@ -225,7 +213,7 @@ func (r *Reconciler) build(ctx context.Context, s *scope) error {
 }
 
 func buildFailed(obj *kustomizev1.Kustomization, err error) error {
-	return outcome.WaitErr(kustomizev1.BuildFailedReason, obj.GetRetryInterval(), err)
+	return outcome.RetryErr(kustomizev1.BuildFailedReason, err)
 }
 
 // decryptor reads the SOPS keys named by spec.decryption; nil without one.

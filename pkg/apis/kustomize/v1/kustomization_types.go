@@ -36,6 +36,15 @@ type KustomizationSpec struct {
 	// +optional
 	RetryInterval *metav1.Duration `json:"retryInterval,omitempty"`
 
+	// retry retries a failed reconcile with exponential backoff, as Argo
+	// CD's retry policy does: retry n waits min(maxDuration, duration ×
+	// factor^n), up to limit retries (a negative limit retries without end).
+	// The count, in status.retries, starts again after a success, a new
+	// revision or a spec change. Without it a failed reconcile is retried
+	// after retryInterval, as in Flux.
+	// +optional
+	Retry *meta.RetryPolicy `json:"retry,omitempty"`
+
 	// timeout bounds build, apply and health checks of one reconcile;
 	// defaults to interval minus 30s, and is never below 30s.
 	// +kubebuilder:validation:Type=string
@@ -70,8 +79,11 @@ type KustomizationSpec struct {
 	// +optional
 	HealthCheckExprs []CustomHealthCheck `json:"healthCheckExprs,omitempty"`
 
-	// dependsOn lists Kustomizations that must be ready before this one is
-	// reconciled.
+	// dependsOn lists Kustomizations and HelmReleases that must be ready
+	// before this one is reconciled. A dependency cycle stalls every
+	// Kustomization on it with a message naming the cycle. On deletion, a
+	// Kustomization waits until the objects that depend on it and are
+	// being deleted too are gone, so dependents are torn down first.
 	// +optional
 	DependsOn []meta.DependencyReference `json:"dependsOn,omitempty"`
 
@@ -139,6 +151,25 @@ type KustomizationSpec struct {
 	// +optional
 	KubeConfig *meta.KubeConfigReference `json:"kubeConfig,omitempty"`
 
+	// createNamespace creates targetNamespace when it does not exist,
+	// labelled as managed by this Kustomization, like Argo CD's
+	// CreateNamespace=true sync option. The namespace is not pruned nor
+	// deleted with the Kustomization.
+	// +optional
+	CreateNamespace bool `json:"createNamespace,omitempty"`
+
+	// pruneLast prunes only after everything new is applied and healthy,
+	// like Argo CD's PruneLast=true sync option, so what replaces an object
+	// is serving before the object goes.
+	// +optional
+	PruneLast bool `json:"pruneLast,omitempty"`
+
+	// allowEmpty lets a build that produces no objects prune everything the
+	// Kustomization applied before. Without it such a build (a wrong path, a
+	// branch emptied by mistake) fails with Ready=False and prunes nothing.
+	// +optional
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
+
 	// suspend stops further reconciles; one already running finishes.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
@@ -168,6 +199,8 @@ type KustomizationStatus struct {
 	// inventory lists the objects applied by the last successful reconcile.
 	// +optional
 	Inventory *ResourceInventory `json:"inventory,omitempty"`
+
+	meta.RetryStatus `json:",inline"`
 }
 
 // +kubebuilder:object:root=true
@@ -177,6 +210,8 @@ type KustomizationStatus struct {
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp",description=""
 // +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status",description=""
 // +kubebuilder:printcolumn:name="Status",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].message",description=""
+// +kubebuilder:printcolumn:name="Retries",type="integer",JSONPath=".status.retries",priority=1,description="Retries since the last success"
+// +kubebuilder:printcolumn:name="Next Retry",type="date",JSONPath=".status.nextRetryAt",priority=1,description="When the next retry is due"
 
 // Kustomization builds the manifests at a path of a source artifact with
 // kustomize and keeps the cluster equal to the result.
@@ -245,7 +280,24 @@ func (in *Kustomization) GetDeletionPolicy() string {
 	return in.Spec.DeletionPolicy
 }
 
-// GetDependsOn returns the Kustomizations this one waits for.
+// GetRetry returns spec.retry; nil retries after retryInterval.
+func (in *Kustomization) GetRetry() *meta.RetryPolicy {
+	return in.Spec.Retry
+}
+
+// GetRetryStatus returns the status part that counts retries.
+func (in *Kustomization) GetRetryStatus() *meta.RetryStatus {
+	return &in.Status.RetryStatus
+}
+
+// GetRetryRevision returns the source revision the last reconcile
+// attempted; a new one starts the retry count again.
+func (in *Kustomization) GetRetryRevision() string {
+	return in.Status.LastAttemptedRevision
+}
+
+// GetDependsOn returns the Kustomizations and HelmReleases this one waits
+// for.
 func (in *Kustomization) GetDependsOn() []meta.DependencyReference {
 	return in.Spec.DependsOn
 }
