@@ -9,10 +9,10 @@ import (
 	"github.com/fluxcd/pkg/runtime/patch"
 	helmaction "helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	"github.com/ferrycd/ferry/pkg/dependency"
 	"github.com/ferrycd/ferry/pkg/helmvalues"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
@@ -63,25 +63,18 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *helmv2.HelmRelease, pat
 }
 
 // checkDependencies waits until every HelmRelease in spec.dependsOn is
-// Ready for its current generation.
+// ready by the rule Kustomizations share (pkg/dependency): Ready for its
+// current generation. Sets Ready=False with DependencyNotReady while
+// waiting; a dependency in another namespace under
+// --no-cross-namespace-refs stalls with AccessDenied.
 func (r *Reconciler) checkDependencies(ctx context.Context, s *scope) error {
-	for _, d := range s.obj.GetDependsOn() {
-		ns := d.Namespace
-		if ns == "" {
-			ns = s.obj.Namespace
-		}
-		key := types.NamespacedName{Namespace: ns, Name: d.Name}
-		dep := &helmv2.HelmRelease{}
-		if err := r.Get(ctx, key, dep); err != nil {
-			return outcome.WaitErr(helmv2.DependencyNotReadyReason, r.dependencyRequeue(),
-				fmt.Errorf("dependency '%s' is not ready: %w", key, err))
-		}
-		if !conditions.IsReady(dep) || dep.Status.ObservedGeneration != dep.Generation {
-			return outcome.WaitErr(helmv2.DependencyNotReadyReason, r.dependencyRequeue(),
-				fmt.Errorf("dependency '%s' is not ready", key))
-		}
-	}
-	return nil
+	err := dependency.Check(ctx, r.Client, s.obj, s.obj.GetDependsOn(),
+		func() *helmv2.HelmRelease { return &helmv2.HelmRelease{} },
+		func(d *helmv2.HelmRelease) dependency.State {
+			return dependency.State{ObservedGeneration: d.Status.ObservedGeneration}
+		},
+		dependency.Options{NoCrossNamespaceRefs: r.NoCrossNamespaceRefs})
+	return dependency.Outcome(err, r.dependencyRequeue())
 }
 
 // composeValues merges valuesFrom and values and digests the result.
