@@ -21,6 +21,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/pkg/watch"
 )
 
 // Reconciler reconciles Kustomization objects.
@@ -57,10 +58,10 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{})))
 	for kind, newSource := range sourceKinds {
 		b = b.Watches(newSource(), handler.EnqueueRequestsFromMapFunc(r.forSource(kind)),
-			builder.WithPredicates(sourceRevisionChanged{}))
+			builder.WithPredicates(watch.ArtifactChanged{}))
 	}
 	b = b.Watches(&policyv1.SyncWindow{}, handler.EnqueueRequestsFromMapFunc(r.forSyncWindow))
-	return b.Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.dependents),
+	return b.Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.dependents()),
 		builder.WithPredicates(becameReady{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)

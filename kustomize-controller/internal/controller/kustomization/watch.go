@@ -4,15 +4,16 @@ import (
 	"context"
 	"fmt"
 
-	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/dependency"
+	"github.com/ferrycd/ferry/pkg/watch"
 )
 
 const (
@@ -36,11 +37,7 @@ func (r *Reconciler) setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		k := o.(*kustomizev1.Kustomization)
 		keys := make([]string, 0, len(k.Spec.DependsOn))
 		for _, d := range k.GetDependsOn() {
-			ns := d.Namespace
-			if ns == "" {
-				ns = k.Namespace
-			}
-			keys = append(keys, ns+"/"+d.Name)
+			keys = append(keys, dependency.Key(k, d).String())
 		}
 		return keys
 	})
@@ -51,47 +48,15 @@ func sourceKey(kind, namespace, name string) string {
 }
 
 // forSource maps a source to the Kustomizations built from it.
-func (r *Reconciler) forSource(kind string) func(context.Context, client.Object) []reconcile.Request {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		return r.list(ctx, sourceIndexKey, sourceKey(kind, o.GetNamespace(), o.GetName()))
-	}
+func (r *Reconciler) forSource(kind string) handler.MapFunc {
+	return watch.Referrers[kustomizev1.KustomizationList](r.Client, sourceIndexKey,
+		func(o client.Object) string { return sourceKey(kind, o.GetNamespace(), o.GetName()) }, watch.AnyNamespace)
 }
 
 // dependents maps a Kustomization to those that depend on it.
-func (r *Reconciler) dependents(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.list(ctx, dependencyIndexKey, o.GetNamespace()+"/"+o.GetName())
-}
-
-func (r *Reconciler) list(ctx context.Context, key, value string) []reconcile.Request {
-	var list kustomizev1.KustomizationList
-	if err := r.List(ctx, &list, client.MatchingFields{key: value}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "failed to list Kustomizations", "index", key, "value", value)
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return reqs
-}
-
-// sourceRevisionChanged passes source updates that bring a new artifact.
-type sourceRevisionChanged struct{ predicate.Funcs }
-
-func (sourceRevisionChanged) Create(event.CreateEvent) bool   { return false }
-func (sourceRevisionChanged) Delete(event.DeleteEvent) bool   { return false }
-func (sourceRevisionChanged) Generic(event.GenericEvent) bool { return false }
-
-func (sourceRevisionChanged) Update(e event.UpdateEvent) bool {
-	oldA, newA := artifactOf(e.ObjectOld), artifactOf(e.ObjectNew)
-	return newA != nil && (oldA == nil || oldA.Revision != newA.Revision || oldA.Digest != newA.Digest)
-}
-
-func artifactOf(o client.Object) *fluxmeta.Artifact {
-	if src, ok := o.(interface{ GetArtifact() *fluxmeta.Artifact }); ok {
-		return src.GetArtifact()
-	}
-	return nil
+func (r *Reconciler) dependents() handler.MapFunc {
+	return watch.Referrers[kustomizev1.KustomizationList](r.Client, dependencyIndexKey,
+		func(o client.Object) string { return o.GetNamespace() + "/" + o.GetName() }, watch.AnyNamespace)
 }
 
 // becameReady passes Kustomization updates where Ready turned True or the
