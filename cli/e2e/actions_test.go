@@ -126,9 +126,11 @@ func TestSuspendResume(t *testing.T) {
 	g.Expect(r.code).To(Equal(0), r.all())
 	g.Expect(r.out).To(MatchRegexp(`(?m)^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$`))
 	g.Expect(r.out).To(ContainSubstring("Kustomization/apps"))
-	g.Expect(r.out).NotTo(ContainSubstring("GitRepository/fleet"))
+	object := func(o string) string { return `(?m)^\S+\s+\S+\s+\S+\s+` + o + `\s` }
+	g.Expect(r.out).To(MatchRegexp(object("Kustomization/apps")))
+	g.Expect(r.out).NotTo(MatchRegexp(object("GitRepository/fleet")))
 	r = ferry(t, "events", "-n", ns)
-	g.Expect(r.out).To(ContainSubstring("GitRepository/fleet"))
+	g.Expect(r.out).To(MatchRegexp(object("GitRepository/fleet")))
 }
 
 // TestCheck: the CRDs are installed; the controllers run as processes

@@ -42,14 +42,18 @@ func newEvents(g *Globals) *cobra.Command {
 			}
 			p := events.NewPrinter(g.IO.Out, g.AllNamespaces)
 			for i := range list {
-				if err := p.Print(&list[i], time.Now()); err != nil {
-					return WithExitCode(ExitError, err)
-				}
+				p.Print(&list[i], time.Now())
+			}
+			if err := p.Flush(); err != nil {
+				return WithExitCode(ExitError, err)
 			}
 			if !watch {
 				return nil
 			}
-			err = events.Watch(cmd.Context(), cs, f, rv, func(e *corev1.Event) error { return p.Print(e, time.Now()) })
+			err = events.Watch(cmd.Context(), cs, f, rv, func(e *corev1.Event) error {
+				p.Print(e, time.Now())
+				return p.Flush()
+			})
 			if err != nil {
 				return WithExitCode(ExitError, err)
 			}

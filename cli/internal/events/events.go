@@ -135,12 +135,15 @@ func NewPrinter(w io.Writer, withNamespace bool) *Printer {
 	return p
 }
 
-// Print writes one event and flushes, so a watch shows it at once.
-func (p *Printer) Print(e *corev1.Event, now time.Time) error {
+// Print writes one event; Flush shows what was printed, aligned.
+func (p *Printer) Print(e *corev1.Event, now time.Time) {
 	p.row(objects.Age(LastSeen(e), now), e.Type, e.Reason, e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name,
 		strings.Join(strings.Fields(e.Message), " "), e.Namespace)
-	return p.tw.Flush()
 }
+
+// Flush writes the rows printed so far. A watch flushes after each event
+// so it shows at once; its columns are then aligned row by row.
+func (p *Printer) Flush() error { return p.tw.Flush() }
 
 func (p *Printer) row(cols ...string) {
 	ns := "NAMESPACE"

@@ -6,12 +6,14 @@ package kube
 import (
 	"fmt"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
@@ -25,6 +27,9 @@ import (
 var Scheme = runtime.NewScheme()
 
 func init() {
+	// controller-runtime's client logs through its global logger; the CLI
+	// reports errors itself and must not print a stack about a logger.
+	ctrllog.SetLogger(logr.Discard())
 	utilruntime.Must(clientgoscheme.AddToScheme(Scheme))
 	utilruntime.Must(sourcev1.AddToScheme(Scheme))
 	utilruntime.Must(kustomizev1.AddToScheme(Scheme))
