@@ -8,15 +8,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/fluxcd/pkg/runtime/metrics"
 	"github.com/spf13/pflag"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	receiverctrl "github.com/ferrycd/ferry/notification-controller/internal/controller/receiver"
 	"github.com/ferrycd/ferry/notification-controller/internal/events"
 	"github.com/ferrycd/ferry/notification-controller/internal/webhook"
 	"github.com/ferrycd/ferry/pkg/manager"
-	"github.com/ferrycd/ferry/pkg/outcome"
 )
 
 // DefaultEventsAddr is where the event endpoint listens when --events-addr
@@ -57,16 +54,9 @@ func Setup(ctx context.Context, s *manager.Setup, eventsAddr string, opts Option
 		return err
 	}
 
-	rec := metrics.NewRecorder()
-	crmetrics.Registry.MustRegister(rec.Collectors()...)
 	r := &receiverctrl.Reconciler{
-		Client: mgr.GetClient(),
-		Finisher: outcome.Finisher{
-			Scheme:          mgr.GetScheme(),
-			Recorder:        s.Recorder,
-			Metrics:         rec,
-			OwnedConditions: []string{"Ready", "Reconciling", "Stalled"},
-		},
+		Client:               mgr.GetClient(),
+		Finisher:             s.Finisher(),
 		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
 		Concurrent:           concurrent,
 	}
