@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 )
 
 // BenchmarkBuild measures one build of a directory with three small
@@ -25,7 +26,7 @@ func BenchmarkBuild(b *testing.B) {
 		{name: "generated+spec", files: files, opts: Options{
 			TargetNamespace: "apps",
 			NamePrefix:      "p-",
-			Images:          []kustomizev1.Image{{Name: "nginx", NewTag: "1.28"}},
+			Images:          []meta.Image{{Name: "nginx", NewTag: "1.28"}},
 			CommonMetadata:  &kustomizev1.CommonMetadata{Labels: map[string]string{"team": "a"}},
 		}},
 	}

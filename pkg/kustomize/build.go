@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 )
 
 // Options are the Kustomization spec fields that change the build, and the
@@ -45,9 +46,9 @@ type Options struct {
 	NamePrefix string
 	NameSuffix string
 	// Patches are appended to the kustomization's patches.
-	Patches []kustomizev1.Patch
+	Patches []meta.Patch
 	// Images replace entries of the same name, or are appended.
-	Images []kustomizev1.Image
+	Images []meta.Image
 	// Components are paths relative to the build directory.
 	Components []string
 	// CommonMetadata labels and annotations are set on every object's own

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 )
 
 // buildCase is one Build scenario of a table test.
@@ -158,14 +159,14 @@ func TestBuild(t *testing.T) {
 			name:  "patches apply to their targets: strategic merge by label selector, JSON 6902 by name",
 			files: threeObjects,
 			path:  "app",
-			opts: Options{Patches: []kustomizev1.Patch{
+			opts: Options{Patches: []meta.Patch{
 				{
 					Patch:  "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: any\nspec:\n  replicas: 2\n",
-					Target: &kustomizev1.Selector{Kind: "Deployment", LabelSelector: "app=web"},
+					Target: &meta.Selector{Kind: "Deployment", LabelSelector: "app=web"},
 				},
 				{
 					Patch:  "- op: replace\n  path: /data/level\n  value: warn\n",
-					Target: &kustomizev1.Selector{Version: "v1", Kind: "ConfigMap", Name: "settings"},
+					Target: &meta.Selector{Version: "v1", Kind: "ConfigMap", Name: "settings"},
 				},
 			}},
 			want: []string{"Namespace//apps", "ConfigMap//settings", "Deployment//web"},
@@ -179,7 +180,7 @@ func TestBuild(t *testing.T) {
 			name:    "a patch that does not apply fails the build",
 			files:   threeObjects,
 			path:    "app",
-			opts:    Options{Patches: []kustomizev1.Patch{{Patch: "- op: remove\n  path: /spec/missing\n", Target: &kustomizev1.Selector{Kind: "Deployment"}}}},
+			opts:    Options{Patches: []meta.Patch{{Patch: "- op: remove\n  path: /spec/missing\n", Target: &meta.Selector{Kind: "Deployment"}}}},
 			wantErr: "kustomize build of /app failed",
 		},
 		{
@@ -189,7 +190,7 @@ func TestBuild(t *testing.T) {
 				"app/deploy.yaml":        deploymentYAML,
 			},
 			path: "app",
-			opts: Options{Images: []kustomizev1.Image{{Name: "nginx", NewTag: "1.28"}}},
+			opts: Options{Images: []meta.Image{{Name: "nginx", NewTag: "1.28"}}},
 			want: []string{"Deployment//web"},
 			check: func(g Gomega, objs []*unstructured.Unstructured) {
 				containers, _, _ := unstructured.NestedSlice(objs[0].Object, "spec", "template", "spec", "containers")
@@ -200,7 +201,7 @@ func TestBuild(t *testing.T) {
 			name:  "images can set a digest",
 			files: threeObjects,
 			path:  "app",
-			opts:  Options{Images: []kustomizev1.Image{{Name: "nginx", NewName: "mirror/nginx", Digest: "sha256:24a0c4b4a4c0eb97a1aabb8e29f18e917d05abfe1b7a7c07857230879ce7d3d3"}}},
+			opts:  Options{Images: []meta.Image{{Name: "nginx", NewName: "mirror/nginx", Digest: "sha256:24a0c4b4a4c0eb97a1aabb8e29f18e917d05abfe1b7a7c07857230879ce7d3d3"}}},
 			want:  []string{"Namespace//apps", "ConfigMap//settings", "Deployment//web"},
 			check: func(g Gomega, objs []*unstructured.Unstructured) {
 				containers, _, _ := unstructured.NestedSlice(find(objs, "Deployment", "web").Object, "spec", "template", "spec", "containers")

@@ -12,7 +12,7 @@ import (
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 
-	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 )
 
 // findKustomization returns the virtual path of the kustomization file in
@@ -165,7 +165,7 @@ func appendItem(list any, item any) []any {
 	return append(l, item)
 }
 
-func patchItem(p kustomizev1.Patch) map[string]any {
+func patchItem(p meta.Patch) map[string]any {
 	item := map[string]any{"patch": p.Patch}
 	if t := p.Target; t != nil {
 		target := map[string]any{}
@@ -185,7 +185,7 @@ func patchItem(p kustomizev1.Patch) map[string]any {
 
 // setImage replaces the entry for the same image name, or appends one, as
 // Flux does.
-func setImage(list any, img kustomizev1.Image) []any {
+func setImage(list any, img meta.Image) []any {
 	entry := map[string]any{"name": img.Name}
 	for key, v := range map[string]string{"newName": img.NewName, "newTag": img.NewTag, "digest": img.Digest} {
 		if v != "" {

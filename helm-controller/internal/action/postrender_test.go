@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 )
 
 const rendered = `apiVersion: apps/v1
@@ -33,11 +34,11 @@ func TestPostRenderer(t *testing.T) {
 	g := NewWithT(t)
 	hr := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "app"}}
 	hr.Spec.PostRenderers = []helmv2.PostRenderer{{Kustomize: &helmv2.Kustomize{
-		Patches: []helmv2.Patch{{
-			Target: &helmv2.Selector{Kind: "ConfigMap", Name: "conf"},
+		Patches: []meta.Patch{{
+			Target: &meta.Selector{Kind: "ConfigMap", Name: "conf"},
 			Patch:  `[{"op":"add","path":"/data/patched","value":"yes"}]`,
 		}},
-		Images: []helmv2.Image{{Name: "nginx", NewTag: "2.0"}},
+		Images: []meta.Image{{Name: "nginx", NewTag: "2.0"}},
 	}}}
 	out, err := newPostRenderer(hr).Run(bytes.NewBufferString(rendered))
 	g.Expect(err).NotTo(HaveOccurred())

@@ -201,8 +201,8 @@ func TestPostRenderers(t *testing.T) {
 	ns := newNamespace(t)
 	publishHelmChart(t, ns, "chart", "1.0.0", goodChart)
 	patch := func(v string) []helmv2.PostRenderer {
-		return []helmv2.PostRenderer{{Kustomize: &helmv2.Kustomize{Patches: []helmv2.Patch{{
-			Target: &helmv2.Selector{Kind: "ConfigMap", Name: "app-a"},
+		return []helmv2.PostRenderer{{Kustomize: &helmv2.Kustomize{Patches: []meta.Patch{{
+			Target: &meta.Selector{Kind: "ConfigMap", Name: "app-a"},
 			Patch:  `[{"op":"add","path":"/data/patched","value":"` + v + `"}]`,
 		}}}}}
 	}

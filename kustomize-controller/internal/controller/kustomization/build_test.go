@@ -21,6 +21,7 @@ import (
 
 	"github.com/ferrycd/ferry/kustomize-controller/internal/decrypt/sopstest"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 )
 
 // The plain values of the encrypted Secrets below; none may ever show up in
@@ -303,12 +304,12 @@ spec:
 			Labels:      map[string]string{"team": "payments"},
 			Annotations: map[string]string{"owner": "payments@example.com"},
 		}
-		k.Spec.Images = []kustomizev1.Image{{Name: "ghcr.io/example/web", NewTag: "1.2.3"}}
-		k.Spec.Patches = []kustomizev1.Patch{
+		k.Spec.Images = []meta.Image{{Name: "ghcr.io/example/web", NewTag: "1.2.3"}}
+		k.Spec.Patches = []meta.Patch{
 			{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n"},
 			{
 				Patch:  `[{"op": "add", "path": "/data/patched", "value": "by-json6902"}]`,
-				Target: &kustomizev1.Selector{Kind: "ConfigMap", Name: "settings"},
+				Target: &meta.Selector{Kind: "ConfigMap", Name: "settings"},
 			},
 		}
 	})

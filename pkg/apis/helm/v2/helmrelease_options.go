@@ -2,6 +2,8 @@ package v2
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 )
 
 // DriftDetectionMode says what the controller does when the cluster differs
@@ -57,7 +59,7 @@ type IgnoreRule struct {
 	// target selects the objects the rule applies to; without it the rule
 	// applies to every object of the release.
 	// +optional
-	Target *Selector `json:"target,omitempty"`
+	Target *meta.Selector `json:"target,omitempty"`
 }
 
 // CRDsPolicy says what happens to the CustomResourceDefinitions in a chart's

@@ -2,6 +2,8 @@ package v2
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 )
 
 // HelmChartTemplate describes the HelmChart the controller creates for a
@@ -204,77 +206,9 @@ type Kustomize struct {
 	// patches are strategic merge or JSON 6902 patches applied to the
 	// manifests.
 	// +optional
-	Patches []Patch `json:"patches,omitempty"`
+	Patches []meta.Patch `json:"patches,omitempty"`
 
 	// images rewrite container image names, tags or digests.
 	// +optional
-	Images []Image `json:"images,omitempty"`
-}
-
-// Patch is an inline kustomize patch, strategic merge or JSON 6902, and the
-// objects it applies to. It has the JSON shape of Flux's kustomize.Patch.
-type Patch struct {
-	// patch is the patch document: a partial object for a strategic merge
-	// patch, or a list of JSON 6902 operations.
-	// +required
-	Patch string `json:"patch"`
-
-	// target selects the objects to patch; without it a strategic merge
-	// patch applies to the object it names.
-	// +optional
-	Target *Selector `json:"target,omitempty"`
-}
-
-// Selector picks objects of a release; an object must match every field that
-// is set.
-type Selector struct {
-	// group of the objects' API.
-	// +optional
-	Group string `json:"group,omitempty"`
-
-	// version of the objects' API.
-	// +optional
-	Version string `json:"version,omitempty"`
-
-	// kind of the objects.
-	// +optional
-	Kind string `json:"kind,omitempty"`
-
-	// namespace of the objects.
-	// +optional
-	Namespace string `json:"namespace,omitempty"`
-
-	// name of the objects; read as a regular expression.
-	// +optional
-	Name string `json:"name,omitempty"`
-
-	// annotationSelector is a label selector expression matched against the
-	// objects' annotations.
-	// +optional
-	AnnotationSelector string `json:"annotationSelector,omitempty"`
-
-	// labelSelector is a label selector expression matched against the
-	// objects' labels.
-	// +optional
-	LabelSelector string `json:"labelSelector,omitempty"`
-}
-
-// Image rewrites the name, tag or digest of a container image wherever the
-// manifests use it.
-type Image struct {
-	// name of the image to rewrite, without tag or digest.
-	// +required
-	Name string `json:"name"`
-
-	// newName replaces the image name.
-	// +optional
-	NewName string `json:"newName,omitempty"`
-
-	// newTag replaces the image tag.
-	// +optional
-	NewTag string `json:"newTag,omitempty"`
-
-	// digest replaces the tag with a digest; newTag is then ignored.
-	// +optional
-	Digest string `json:"digest,omitempty"`
+	Images []meta.Image `json:"images,omitempty"`
 }

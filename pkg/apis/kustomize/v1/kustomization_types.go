@@ -124,12 +124,12 @@ type KustomizationSpec struct {
 	// patches are strategic merge or JSON 6902 patches applied during the
 	// build.
 	// +optional
-	Patches []Patch `json:"patches,omitempty"`
+	Patches []meta.Patch `json:"patches,omitempty"`
 
 	// images rewrite container image names, tags or digests during the
 	// build.
 	// +optional
-	Images []Image `json:"images,omitempty"`
+	Images []meta.Image `json:"images,omitempty"`
 
 	// components are paths, relative to path, of kustomize components to
 	// include.
