@@ -17,6 +17,7 @@ import (
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 	notificationv1beta3 "github.com/ferrycd/ferry/pkg/apis/notification/v1beta3"
+	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/test/cluster"
 	"github.com/ferrycd/ferry/test/gitserver"
@@ -51,6 +52,7 @@ func run(m *testing.M) (int, error) {
 	utilruntime.Must(helmv2.AddToScheme(scheme))
 	utilruntime.Must(notificationv1.AddToScheme(scheme))
 	utilruntime.Must(notificationv1beta3.AddToScheme(scheme))
+	utilruntime.Must(policyv1.AddToScheme(scheme))
 
 	c, err := cluster.Start(cluster.Options{Scheme: scheme})
 	if err != nil {
