@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
-	"github.com/ferrycd/ferry/pkg/kubeclient"
 )
 
 // deleteApplied deletes what the Kustomization applied when its deletion
@@ -43,9 +42,7 @@ func deletes(obj *kustomizev1.Kustomization) bool {
 }
 
 func (r *Reconciler) deleteInventory(ctx context.Context, obj *kustomizev1.Kustomization) error {
-	target, err := r.Clients.Get(ctx, r.Client, kubeclient.Options{
-		Namespace: obj.Namespace, ServiceAccountName: obj.Spec.ServiceAccountName, KubeConfig: obj.Spec.KubeConfig,
-	})
+	target, err := r.target(ctx, obj)
 	if err != nil {
 		return err
 	}

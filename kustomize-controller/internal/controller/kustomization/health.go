@@ -64,14 +64,15 @@ func (r *Reconciler) checkHealth(ctx context.Context, s *scope) error {
 	return outcome.RetryErr(kustomizev1.HealthCheckFailedReason, err)
 }
 
-// healthSet is what to wait for: everything applied when spec.wait is set,
-// else the spec.healthChecks references. Skipped objects are not waited
+// healthSet is what to wait for: everything applied when spec.wait or
+// spec.pruneLast is set (prune waits for all of it), else the
+// spec.healthChecks references. Skipped objects are not waited
 // for: the user left them to the cluster (an ssa: Ignore object may not
 // even exist), so their health is not this Kustomization's to report.
 func (r *Reconciler) healthSet(s *scope) object.ObjMetadataSet {
 	obj := s.obj
 	var set object.ObjMetadataSet
-	if obj.Spec.Wait {
+	if obj.Spec.Wait || obj.Spec.PruneLast {
 		for _, e := range s.applied.Entries {
 			if e.Action != ssa.SkippedAction {
 				set = append(set, e.ObjMetadata)

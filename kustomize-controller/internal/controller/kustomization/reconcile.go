@@ -48,16 +48,7 @@ type scope struct {
 // reconcile runs the steps in order and stops at the first error.
 func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization, patcher *patch.SerialPatcher) error {
 	s := &scope{obj: obj, patcher: patcher}
-	for _, step := range []func(context.Context, *scope) error{
-		r.checkSyncWindow,
-		r.checkDependencies,
-		r.getSource,
-		r.fetchArtifact,
-		r.build,
-		r.apply,
-		r.prune,
-		r.checkHealth,
-	} {
+	for _, step := range r.steps(obj) {
 		if err := step(ctx, s); err != nil {
 			return err
 		}

@@ -51,6 +51,19 @@ const (
 	// AccessDeniedReason means the reference to the source is not allowed,
 	// for example a cross-namespace reference while those are disabled.
 	AccessDeniedReason string = "AccessDenied"
+
+	// EmptyBuildReason means a build produced no objects while the
+	// Kustomization owns some, and spec.allowEmpty does not let it prune
+	// them all.
+	EmptyBuildReason string = "EmptyBuild"
+
+	// DependencyCycleReason means spec.dependsOn leads back to the
+	// Kustomization itself, so it would wait forever.
+	DependencyCycleReason string = "DependencyCycle"
+
+	// DependentsDeletingReason means a deleted Kustomization waits for
+	// objects that depend on it, and are being deleted too, to go first.
+	DependentsDeletingReason string = "DependentsDeleting"
 )
 
 const (
