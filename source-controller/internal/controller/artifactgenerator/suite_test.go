@@ -12,13 +12,12 @@ import (
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	sourceextv1 "github.com/ferrycd/ferry/pkg/apis/sourceext/v1beta1"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
-	"github.com/ferrycd/ferry/pkg/artifact/server"
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/outcome"
 	"github.com/ferrycd/ferry/source-controller/internal/controller/gitrepository"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/storagetest"
 	"github.com/ferrycd/ferry/test/cluster"
 	"github.com/ferrycd/ferry/test/gitserver"
-	"github.com/ferrycd/ferry/test/harness"
 	"github.com/ferrycd/ferry/test/suite"
 )
 
@@ -44,16 +43,8 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		e.Cleanup(gitSrv.Close)
-		dir, err := os.MkdirTemp("", "artifactgenerator-test-")
-		if err != nil {
-			return err
-		}
-		e.Cleanup(func() { _ = os.RemoveAll(dir) })
-		addr := harness.FreeAddr()
-		if store, err = storage.New(filepath.Join(dir, "data"), addr, 2); err != nil {
-			return err
-		}
-		if err := e.Manager.Add(&server.Server{Addr: addr, BasePath: store.BasePath()}); err != nil {
+		var dir string
+		if store, dir, err = storagetest.Start(e, "artifactgenerator"); err != nil {
 			return err
 		}
 		fetcher, err := fetch.New(filepath.Join(dir, "cache"))

@@ -2,7 +2,6 @@ package gitrepository
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -10,12 +9,11 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
-	"github.com/ferrycd/ferry/pkg/artifact/server"
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/storagetest"
 	"github.com/ferrycd/ferry/test/cluster"
 	"github.com/ferrycd/ferry/test/gitserver"
-	"github.com/ferrycd/ferry/test/harness"
 	"github.com/ferrycd/ferry/test/suite"
 )
 
@@ -39,16 +37,7 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		e.Cleanup(gitSrv.Close)
-		dir, err := os.MkdirTemp("", "gitrepository-storage-")
-		if err != nil {
-			return err
-		}
-		e.Cleanup(func() { _ = os.RemoveAll(dir) })
-		addr := harness.FreeAddr()
-		if store, err = storage.New(filepath.Join(dir, "data"), addr, 2); err != nil {
-			return err
-		}
-		if err := e.Manager.Add(&server.Server{Addr: addr, BasePath: store.BasePath()}); err != nil {
+		if store, _, err = storagetest.Start(e, "gitrepository"); err != nil {
 			return err
 		}
 		r := &Reconciler{

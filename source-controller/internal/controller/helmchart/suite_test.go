@@ -3,7 +3,6 @@ package helmchart
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -12,15 +11,14 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
-	"github.com/ferrycd/ferry/pkg/artifact/server"
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/outcome"
 	"github.com/ferrycd/ferry/source-controller/internal/controller/gitrepository"
 	"github.com/ferrycd/ferry/source-controller/internal/controller/helmrepository"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/storagetest"
 	"github.com/ferrycd/ferry/source-controller/internal/helm"
 	"github.com/ferrycd/ferry/test/cluster"
 	"github.com/ferrycd/ferry/test/gitserver"
-	"github.com/ferrycd/ferry/test/harness"
 	"github.com/ferrycd/ferry/test/suite"
 )
 
@@ -47,16 +45,7 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		e.Cleanup(gitSrv.Close)
-		dir, err := os.MkdirTemp("", "helmchart-storage-")
-		if err != nil {
-			return err
-		}
-		e.Cleanup(func() { _ = os.RemoveAll(dir) })
-		addr := harness.FreeAddr()
-		if store, err = storage.New(filepath.Join(dir, "data"), addr, 2); err != nil {
-			return err
-		}
-		if err := e.Manager.Add(&server.Server{Addr: addr, BasePath: store.BasePath()}); err != nil {
+		if store, _, err = storagetest.Start(e, "helmchart"); err != nil {
 			return err
 		}
 		indexes = helm.NewIndexCache(4)

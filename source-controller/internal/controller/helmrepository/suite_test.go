@@ -2,7 +2,6 @@ package helmrepository
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -10,12 +9,11 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
-	"github.com/ferrycd/ferry/pkg/artifact/server"
 	"github.com/ferrycd/ferry/pkg/artifact/storage"
 	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/source-controller/internal/controller/storagetest"
 	"github.com/ferrycd/ferry/source-controller/internal/helm"
 	"github.com/ferrycd/ferry/test/cluster"
-	"github.com/ferrycd/ferry/test/harness"
 	"github.com/ferrycd/ferry/test/suite"
 )
 
@@ -34,16 +32,8 @@ func TestMain(m *testing.M) {
 	opts := suite.Options{Scheme: scheme, Controller: "source-controller"}
 	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
 		env = e.Cluster
-		dir, err := os.MkdirTemp("", "helmrepository-storage-")
-		if err != nil {
-			return err
-		}
-		e.Cleanup(func() { _ = os.RemoveAll(dir) })
-		addr := harness.FreeAddr()
-		if store, err = storage.New(filepath.Join(dir, "data"), addr, 2); err != nil {
-			return err
-		}
-		if err := e.Manager.Add(&server.Server{Addr: addr, BasePath: store.BasePath()}); err != nil {
+		var err error
+		if store, _, err = storagetest.Start(e, "helmrepository"); err != nil {
 			return err
 		}
 		indexes = helm.NewIndexCache(4)
