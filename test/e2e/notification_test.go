@@ -66,11 +66,7 @@ func TestAlertAndReceiverThroughTheBinaries(t *testing.T) {
 	repo := ns + "/app.git"
 	_, err := gitSrv.Commit(repo, "main", "first", map[string]string{"a.yaml": "a"})
 	g.Expect(err).NotTo(HaveOccurred())
-	src := &sourcev1.GitRepository{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-		Spec: sourcev1.GitRepositorySpec{URL: gitSrv.URL(repo), Interval: metav1.Duration{Duration: time.Hour},
-			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
-	}
+	src := gitRepository(ns, "app", repo)
 	g.Expect(testCluster.Client.Create(ctx, src)).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		mu.Lock()

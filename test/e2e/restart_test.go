@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
-	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 )
 
 // TestControllerKilledMidReconcileConverges kills the kustomize-controller
@@ -32,22 +31,14 @@ func TestControllerKilledMidReconcileConverges(t *testing.T) {
 	}
 	_, err := gitSrv.Commit(repo, "main", "not ready", gate("false"))
 	g.Expect(err).NotTo(HaveOccurred())
-	src := &sourcev1.GitRepository{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-		Spec: sourcev1.GitRepositorySpec{URL: gitSrv.URL(repo), Interval: metav1.Duration{Duration: time.Hour},
-			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
-	}
-	ks := &kustomizev1.Kustomization{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-		Spec: kustomizev1.KustomizationSpec{
-			Interval: metav1.Duration{Duration: time.Hour}, Path: "./app", Prune: true, TargetNamespace: ns, Wait: true,
-			Timeout:   &metav1.Duration{Duration: 10 * time.Minute},
-			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "app"},
-			HealthCheckExprs: []kustomizev1.CustomHealthCheck{{
-				APIVersion: "v1", Kind: "ConfigMap", Current: "!has(data.ready) || data.ready == 'true'",
-			}},
-		},
-	}
+	src := gitRepository(ns, "app", repo)
+	ks := kustomization(ns, "app", "app", "./app", func(k *kustomizev1.Kustomization) {
+		k.Spec.Wait = true
+		k.Spec.Timeout = &metav1.Duration{Duration: 10 * time.Minute}
+		k.Spec.HealthCheckExprs = []kustomizev1.CustomHealthCheck{{
+			APIVersion: "v1", Kind: "ConfigMap", Current: "!has(data.ready) || data.ready == 'true'",
+		}}
+	})
 	g.Expect(testCluster.Client.Create(ctx, src)).To(Succeed())
 	g.Expect(testCluster.Client.Create(ctx, ks)).To(Succeed())
 	g.Eventually(func(g Gomega) {

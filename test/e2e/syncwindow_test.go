@@ -9,12 +9,10 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
-	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 )
 
 // TestSyncWindowThroughTheBinaries freezes a namespace with a deny window
@@ -29,18 +27,8 @@ func TestSyncWindowThroughTheBinaries(t *testing.T) {
 	repo := ns + "/fleet.git"
 	_, err := gitSrv.Commit(repo, "main", "web v1", map[string]string{"apps/web.yaml": configMapYAML("web", "v1")})
 	g.Expect(err).NotTo(HaveOccurred())
-	src := &sourcev1.GitRepository{
-		ObjectMeta: metav1.ObjectMeta{Name: "fleet", Namespace: ns},
-		Spec: sourcev1.GitRepositorySpec{URL: gitSrv.URL(repo), Interval: metav1.Duration{Duration: time.Hour},
-			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
-	}
-	ks := &kustomizev1.Kustomization{
-		ObjectMeta: metav1.ObjectMeta{Name: "apps", Namespace: ns},
-		Spec: kustomizev1.KustomizationSpec{
-			Interval: metav1.Duration{Duration: time.Hour}, Path: "./apps", Prune: true, TargetNamespace: ns,
-			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "fleet"},
-		},
-	}
+	src := gitRepository(ns, "fleet", repo)
+	ks := kustomization(ns, "apps", "fleet", "./apps")
 	g.Expect(testCluster.Client.Create(ctx, src)).To(Succeed())
 	g.Expect(testCluster.Client.Create(ctx, ks)).To(Succeed())
 	applied := func(g Gomega, value string) {
