@@ -112,6 +112,13 @@ func (s *Setup) Finisher(ownedConditions ...string) outcome.Finisher {
 // Secrets among them) in every controller's memory.
 var uncached = []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}
 
+// ClientOptions are the client options of every controller's manager.
+// Test suites build their managers with them too, so that tests read
+// Secrets and ConfigMaps the way the binaries do.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: uncached}}
+}
+
 // cacheOptions scopes the cache: the runtime namespace unless
 // --watch-all-namespaces, --watch-label-selector on the reconciled kinds
 // only, and the label selectors of c.Watched.
@@ -161,7 +168,7 @@ func New(c Controller, opts options.Options) (*Setup, error) {
 	mgr, err := ctrl.NewManager(restConfig, ctrlmanager.Options{
 		Scheme:                        c.Scheme,
 		Cache:                         cacheOpts,
-		Client:                        client.Options{Cache: &client.CacheOptions{DisableFor: uncached}},
+		Client:                        ClientOptions(),
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthAddr,
 		LeaderElection:                opts.LeaderElection.Enable,

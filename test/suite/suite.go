@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/test/cluster"
 )
 
@@ -103,6 +104,7 @@ func run(m *testing.M, opts Options, register func(*Env) error) (int, error) {
 	}
 	if e.Manager, err = ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  opts.Scheme,
+		Client:  manager.ClientOptions(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
 	}); err != nil {
 		return 0, err

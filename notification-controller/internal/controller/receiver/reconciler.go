@@ -21,6 +21,7 @@ import (
 
 	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/pkg/watch"
 )
 
 // Reconciler reconciles Receiver objects.
@@ -51,7 +52,12 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&notificationv1.Receiver{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.receiversOf)).
+		// Only the Secrets' metadata is watched: the token is read live when
+		// the Receiver reconciles, and a full watch would hold every Secret
+		// of the cluster in memory.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(
+			watch.Referrers[notificationv1.ReceiverList](r.Client, secretRefIndex, watch.Name, watch.SameNamespace)),
+			builder.OnlyMetadata).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)
 }
@@ -65,34 +71,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		Finalizer: notificationv1.NotificationFinalizer,
 		Finisher:  &r.Finisher,
 		Suspended: func(obj *notificationv1.Receiver) bool { return obj.Spec.Suspend },
-		Cleanup:   r.forgetMetrics,
 		Steps: func(ctx context.Context, obj *notificationv1.Receiver, _ *patch.SerialPatcher) error {
 			return r.reconcile(ctx, obj)
 		},
 	}.Run(ctx, req.NamespacedName, &notificationv1.Receiver{})
-}
-
-// forgetMetrics deletes a deleted Receiver's metric series, so a scrape
-// stops reporting a Receiver that no longer exists.
-func (r *Reconciler) forgetMetrics(_ context.Context, obj *notificationv1.Receiver) error {
-	if r.Metrics != nil {
-		ref := corev1.ObjectReference{Kind: notificationv1.ReceiverKind, Namespace: obj.Namespace, Name: obj.Name}
-		r.Metrics.DeleteCondition(ref, "Ready")
-		r.Metrics.DeleteDuration(ref)
-	}
-	return nil
-}
-
-// receiversOf maps a Secret to the Receivers in its namespace that use it.
-func (r *Reconciler) receiversOf(ctx context.Context, o client.Object) []reconcile.Request {
-	var list notificationv1.ReceiverList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{secretRefIndex: o.GetName()}); err != nil {
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, item := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&item)})
-	}
-	return reqs
 }
