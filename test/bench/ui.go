@@ -93,6 +93,12 @@ func runUI(ctx context.Context, env *Env) (*Result, error) {
 	}
 	for i, label := range []string{"first visit", "second visit", "third visit"} {
 		tab, cancel := chromedp.NewContext(browser)
+		// The first run opens the tab for the lifetime of the context it
+		// gets, so it runs on the tab's own.
+		if err := chromedp.Do(tab); err != nil {
+			cancel()
+			return nil, err
+		}
 		fcp, visible, err := openOverview(tab, base)
 		if err != nil {
 			cancel()

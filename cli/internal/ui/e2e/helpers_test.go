@@ -29,6 +29,11 @@ func tab(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
+	// The first run opens the tab and ties it to the context it is given:
+	// run it on the tab's own context, not on one of do's short ones.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return ctx
 }
 
