@@ -121,6 +121,21 @@ func (c *Configs) lookup(target *kubeclient.Target, releaseNamespace string) (*s
 	return sh, f, nil
 }
 
+// Forget drops what is kept for target: the client factory evicts Targets
+// it no longer caches (kubeclient.Factory.OnEvict), and what is kept per
+// Target here must go with them, or a rotated kubeconfig would still leak
+// its discovery client and factories.
+func (c *Configs) Forget(target *kubeclient.Target) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.targets, target)
+	for key := range c.factories {
+		if key.target == target {
+			delete(c.factories, key)
+		}
+	}
+}
+
 // restClientGetter hands Helm the target's config, mapper and shared
 // discovery client, with the release namespace as default namespace.
 type restClientGetter struct {

@@ -48,13 +48,15 @@ func Setup(ctx context.Context, s *manager.Setup, opts Options, concurrent int) 
 	clients := kubeclient.NewFactory(mgr.GetConfig(), mgr.GetScheme(), mgr.GetRESTMapper())
 	clients.DefaultServiceAccount = opts.DefaultServiceAccount
 	clients.AllowExec = opts.InsecureKubeConfigExec
+	configs := action.NewConfigs()
+	clients.OnEvict = configs.Forget
 
 	r := &helmrelease.Reconciler{
 		Client:               mgr.GetClient(),
 		Finisher:             s.Finisher(helmrelease.OwnedConditions...),
 		Fetcher:              fetcher,
 		Clients:              clients,
-		Configs:              action.NewConfigs(),
+		Configs:              configs,
 		Concurrent:           concurrent,
 		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
 	}
