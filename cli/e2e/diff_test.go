@@ -198,3 +198,46 @@ func TestDiffHelmRelease(t *testing.T) {
 	g.Expect(r.code).To(Equal(1), r.all())
 	g.Expect(r.out).To(ContainSubstring(fmt.Sprintf("~ ConfigMap/%s/hello changed (drift", ns)))
 }
+
+// TestDiffBuildsWithTheSpec: a local directory is built with the
+// Kustomization's patches, namePrefix and postBuild substitution, its
+// substituteFrom values read from the cluster, as the controller builds.
+func TestDiffBuildsWithTheSpec(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	apply(t, fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vars\n  namespace: %s\ndata:\n  greeting: hola\n", ns))
+	dir := writeFiles(t, map[string]string{
+		"ks.yaml": fmt.Sprintf(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: spec
+spec:
+  interval: 1h
+  prune: true
+  namePrefix: pre-
+  targetNamespace: %s
+  sourceRef:
+    kind: GitRepository
+    name: fleet
+  patches:
+  - target:
+      kind: ConfigMap
+    patch: |
+      - op: add
+        path: /data/patched
+        value: "yes"
+  postBuild:
+    substitute:
+      extra: x
+    substituteFrom:
+    - kind: ConfigMap
+      name: vars
+`, ns),
+		"app/web.yaml": configMapYAML("web", "${greeting}-${extra}"),
+	})
+	r := ferry(t, "diff", "ks", "spec", "-n", ns, "-f", dir+"/ks.yaml", "--path", dir+"/app")
+	g.Expect(r.code).To(Equal(1), r.all())
+	g.Expect(r.out).To(ContainSubstring(fmt.Sprintf("+ ConfigMap/%s/pre-web created", ns)))
+	g.Expect(r.out).To(ContainSubstring("+  value: hola-x\n"))
+	g.Expect(r.out).To(ContainSubstring("+  patched: \"yes\"\n"))
+}
