@@ -60,8 +60,8 @@ func (w *Walker) Manifest(ctx context.Context, r Release) (string, error) {
 	return rel.Manifest, nil
 }
 
-// ManifestObjects splits a release manifest into objects, in the order
-// Helm installs them.
+// ManifestObjects splits a release manifest into objects, in the
+// manifest's order; empty documents are skipped.
 func ManifestObjects(manifest string) ([]*unstructured.Unstructured, error) {
 	parts := releaseutil.SplitManifests(manifest)
 	keys := make([]string, 0, len(parts))
