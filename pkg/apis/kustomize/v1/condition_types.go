@@ -7,11 +7,25 @@ const (
 	// the applied objects. It is only set when spec.wait or spec.healthChecks
 	// asks for one.
 	HealthyCondition string = "Healthy"
+
+	// DriftedCondition says whether the managed objects still match what was
+	// applied: False with Synced after an apply or when nothing drifted,
+	// True with OutOfSync when spec.driftDetection.mode is warn and objects
+	// were changed in the cluster (the message names them and their fields).
+	DriftedCondition string = "Drifted"
 )
 
 // Reasons for the Kustomization conditions. The strings are Flux's, so
 // alerts and tooling that match on them keep working.
 const (
+	// SyncedReason means the managed objects match the applied revision,
+	// Argo CD's Synced.
+	SyncedReason string = "Synced"
+
+	// OutOfSyncReason means managed objects were changed in the cluster and
+	// drift detection only warns, Argo CD's OutOfSync.
+	OutOfSyncReason string = "OutOfSync"
+
 	// ReconciliationSucceededReason means the last revision was built,
 	// applied, pruned and, if asked, found healthy.
 	ReconciliationSucceededReason string = "ReconciliationSucceeded"
@@ -56,14 +70,6 @@ const (
 	// Kustomization owns some, and spec.allowEmpty does not let it prune
 	// them all.
 	EmptyBuildReason string = "EmptyBuild"
-
-	// DependencyCycleReason means spec.dependsOn leads back to the
-	// Kustomization itself, so it would wait forever.
-	DependencyCycleReason string = "DependencyCycle"
-
-	// DependentsDeletingReason means a deleted Kustomization waits for
-	// objects that depend on it, and are being deleted too, to go first.
-	DependentsDeletingReason string = "DependentsDeleting"
 )
 
 const (

@@ -170,9 +170,41 @@ type KustomizationSpec struct {
 	// +optional
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
 
+	// driftDetection says what happens when a managed object is changed in
+	// the cluster by hand: corrected within seconds (enabled, the default)
+	// or only reported in the Drifted condition and an event (warn).
+	// +optional
+	DriftDetection *DriftDetection `json:"driftDetection,omitempty"`
+
 	// suspend stops further reconciles; one already running finishes.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+}
+
+// Drift detection modes.
+const (
+	// DriftDetectionEnabled corrects drift: the edited object is applied
+	// again from Git.
+	DriftDetectionEnabled = "enabled"
+	// DriftDetectionWarn reports drift and writes nothing until the source
+	// or the spec changes, like Argo CD without self-heal.
+	DriftDetectionWarn = "warn"
+)
+
+// DriftDetection configures what is done about objects changed in the
+// cluster after they were applied.
+type DriftDetection struct {
+	// mode is enabled (correct drift) or warn (report it only: a Drifted
+	// condition and an event naming the objects and fields).
+	// +kubebuilder:validation:Enum=enabled;warn
+	// +kubebuilder:default=enabled
+	// +optional
+	Mode string `json:"mode,omitempty"`
+}
+
+// DriftWarnOnly reports whether drift is to be reported and not corrected.
+func (in *Kustomization) DriftWarnOnly() bool {
+	return in.Spec.DriftDetection != nil && in.Spec.DriftDetection.Mode == DriftDetectionWarn
 }
 
 // KustomizationStatus is the state the controller last observed.
@@ -210,6 +242,7 @@ type KustomizationStatus struct {
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp",description=""
 // +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status",description=""
 // +kubebuilder:printcolumn:name="Status",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].message",description=""
+// +kubebuilder:printcolumn:name="Sync",type="string",JSONPath=".status.conditions[?(@.type==\"Drifted\")].reason",description="Synced or OutOfSync: whether the cluster matches what was applied"
 // +kubebuilder:printcolumn:name="Retries",type="integer",JSONPath=".status.retries",priority=1,description="Retries since the last success"
 // +kubebuilder:printcolumn:name="Next Retry",type="date",JSONPath=".status.nextRetryAt",priority=1,description="When the next retry is due"
 
