@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
 
+	"github.com/ferrycd/ferry/cli/internal/events"
 	"github.com/ferrycd/ferry/cli/internal/objects"
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
@@ -148,4 +152,39 @@ func TestCheck(t *testing.T) {
 	r = ferry(t, "completion", "bash")
 	g.Expect(r.code).To(Equal(0))
 	g.Expect(r.out).To(ContainSubstring("__start_ferry"))
+}
+
+// TestEventsWatch: a watch from the listed events' resourceVersion
+// delivers the event of a later apply, and only events of the object.
+func TestEventsWatch(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	repo := ns + "/fleet.git"
+	head, err := gitSrv.Commit(repo, "main", "apps", map[string]string{"apps/web.yaml": configMapYAML("web", "v1")})
+	g.Expect(err).NotTo(HaveOccurred())
+	apply(t, gitRepositoryYAML(ns, "fleet", gitSrv.URL(repo))+"---\n"+kustomizationYAML(ns, "apps", "./apps"))
+	waitReady(t, objects.Kustomization, ns, "apps", "main@sha1:"+head)
+
+	cs, err := kubernetes.NewForConfig(testCluster.Config)
+	g.Expect(err).NotTo(HaveOccurred())
+	f := events.Filter{Namespace: ns, Kind: objects.Kustomization, Name: "apps"}
+	_, rv, err := events.List(t.Context(), cs, f)
+	g.Expect(err).NotTo(HaveOccurred())
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	seen := make(chan string, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- events.Watch(ctx, cs, f, rv, func(e *corev1.Event) error {
+			seen <- e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name + ": " + e.Message
+			return nil
+		})
+	}()
+	_, err = gitSrv.Commit(repo, "main", "web v2", map[string]string{"apps/web.yaml": configMapYAML("web", "v2")})
+	g.Expect(err).NotTo(HaveOccurred())
+	r := ferry(t, "reconcile", "ks", "apps", "-n", ns, "--with-source")
+	g.Expect(r.code).To(Equal(0), r.all())
+	g.Eventually(seen, timeout).Should(Receive(Equal(fmt.Sprintf("Kustomization/apps: ConfigMap/%s/web configured", ns))))
+	cancel()
+	g.Eventually(done, timeout).Should(Receive(BeNil()))
 }
