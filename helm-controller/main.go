@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferrycd/ferry/helm-controller/internal/controller"
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/pkg/options"
@@ -29,6 +30,7 @@ func main() {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(helmv2.AddToScheme(scheme))
+	utilruntime.Must(policyv1.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	// valuesFrom ConfigMaps and Secrets labelled for watching requeue their
 	// HelmReleases when they change; only those are cached.

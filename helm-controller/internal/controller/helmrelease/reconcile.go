@@ -45,6 +45,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *helmv2.HelmRelease, pat
 		conditions.MarkReconciling(obj, fluxmeta.ProgressingReason, "reconciling new generation %d", obj.Generation)
 	}
 	for _, step := range []func(context.Context, *scope) error{
+		r.checkSyncWindow,
 		r.checkDependencies,
 		r.reconcileHelmChart,
 		r.getArtifact,

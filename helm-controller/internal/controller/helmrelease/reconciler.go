@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
@@ -53,11 +54,13 @@ var _ reconcile.Reconciler = (*Reconciler)(nil)
 
 // OwnedConditions are the conditions the reconciler writes.
 var OwnedConditions = []string{"Ready", "Reconciling", "Stalled",
-	helmv2.ReleasedCondition, helmv2.TestSuccessCondition, helmv2.RemediatedCondition, helmv2.DriftedCondition}
+	helmv2.ReleasedCondition, helmv2.TestSuccessCondition, helmv2.RemediatedCondition, helmv2.DriftedCondition,
+	policyv1.SyncWindowConditionType}
 
 // SetupWithManager registers the reconciler, its indexes and watches: a new
 // chart artifact, or a change to a watched ConfigMap or Secret named in
-// valuesFrom, requeues the HelmReleases using it at once.
+// valuesFrom, requeues the HelmReleases using it at once, and so does a
+// change to a SyncWindow that selects them.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := r.setupIndexes(ctx, mgr); err != nil {
 		return err
@@ -75,6 +78,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 			builder.WithPredicates(watch.ArtifactChanged{})).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.forValues("ConfigMap")), watched).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forValues("Secret")), watched).
+		Watches(&policyv1.SyncWindow{}, handler.EnqueueRequestsFromMapFunc(r.forSyncWindow)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)
 }
