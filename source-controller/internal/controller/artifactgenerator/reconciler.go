@@ -112,18 +112,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 // generatorsOf maps a source of kind to the generators that read it.
 func (r *Reconciler) generatorsOf(kind string) handler.MapFunc {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		var list sourceextv1.ArtifactGeneratorList
-		if err := r.List(ctx, &list,
-			client.MatchingFields{sourceIndexKey: kind + "/" + o.GetNamespace() + "/" + o.GetName()}); err != nil {
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for _, item := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&item)})
-		}
-		return reqs
-	}
+	return watch.Referrers[sourceextv1.ArtifactGeneratorList](r.Client, sourceIndexKey,
+		func(o client.Object) string { return kind + "/" + o.GetNamespace() + "/" + o.GetName() }, watch.AnyNamespace)
 }
 
 // deleted passes only deletions: the generator's own status updates of its
