@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferrycd/ferry/helm-controller/internal/controller"
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/manager"
@@ -32,6 +33,7 @@ func main() {
 	utilruntime.Must(helmv2.AddToScheme(scheme))
 	utilruntime.Must(policyv1.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
+	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 	// valuesFrom ConfigMaps and Secrets labelled for watching requeue their
 	// HelmReleases when they change; only those are cached.
 	watched := labels.SelectorFromSet(labels.Set{fluxmeta.LabelKeyWatch: fluxmeta.LabelValueWatchEnabled})

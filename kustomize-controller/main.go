@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ferrycd/ferry/kustomize-controller/internal/controller"
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
@@ -29,6 +30,7 @@ func main() {
 	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	utilruntime.Must(policyv1.AddToScheme(scheme))
+	utilruntime.Must(helmv2.AddToScheme(scheme))
 	manager.Run(manager.Controller{
 		Name:       "kustomize-controller",
 		Scheme:     scheme,

@@ -23,7 +23,8 @@ type Lifecycle[T Object] struct {
 	// Suspended reports spec.suspend.
 	Suspended func(T) bool
 	// Cleanup runs on a deleted object before its finalizer is removed;
-	// nil for none.
+	// nil for none. A Wait error keeps the finalizer, is shown on Ready and
+	// is looked at again after its delay.
 	Cleanup func(context.Context, T) error
 	// Steps reconcile a live object; the patcher serves mid-reconcile
 	// progress updates (Finisher.Progress).
@@ -44,7 +45,13 @@ func (l Lifecycle[T]) Run(ctx context.Context, key types.NamespacedName, obj T) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
-		return ctrl.Result{}, l.finalize(ctx, obj)
+		err := l.finalize(ctx, obj)
+		if e := As(err, ""); err != nil && e.Kind == Wait {
+			// Cleanup waits on something (dependents deleted first): say so
+			// on Ready and look again later.
+			return l.Finisher.Finish(ctx, patch.NewSerialPatcher(obj, l.Client), obj, start, err)
+		}
+		return ctrl.Result{}, err
 	}
 	if !controllerutil.ContainsFinalizer(obj, l.Finalizer) {
 		base := obj.DeepCopyObject().(T)

@@ -11,6 +11,7 @@ package controller
 // +kubebuilder:rbac:groups=source.toolkit.fluxcd.io,resources=helmcharts/status;ocirepositories/status;externalartifacts/status,verbs=get
 // +kubebuilder:rbac:groups=source.toolkit.fluxcd.io,resources=ocirepositories;helmrepositories;gitrepositories;externalartifacts,verbs=get;list;watch
 // +kubebuilder:rbac:groups=policy.ferrycd.io,resources=syncwindows,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kustomize.toolkit.fluxcd.io,resources=kustomizations,verbs=get;list;watch
 // +kubebuilder:rbac:groups=*,resources=*,verbs=*
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

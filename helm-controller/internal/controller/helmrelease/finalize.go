@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	"github.com/ferrycd/ferry/pkg/dependency"
 
 	"github.com/ferrycd/ferry/helm-controller/internal/action"
 )
@@ -14,8 +15,13 @@ import (
 // cleanup uninstalls the release of a deleted HelmRelease (unless it is
 // suspended) and deletes the HelmChart it created, before the finalizer is
 // removed. A failed uninstall is retried; the finalizer stays until it
-// succeeds.
+// succeeds. While a HelmRelease or Kustomization that depends on it is being
+// deleted too, it waits (Ready=False, DependentsDeleting): dependents are
+// torn down first.
 func (r *Reconciler) cleanup(ctx context.Context, obj *helmv2.HelmRelease) error {
+	if err := dependency.Finalize(ctx, r.Client, helmv2.HelmReleaseKind, obj, r.dependencyRequeue()); err != nil {
+		return err
+	}
 	if !obj.Spec.Suspend && obj.Status.History.Latest() != nil {
 		if err := r.uninstall(ctx, obj); err != nil {
 			r.Event(obj, "", corev1.EventTypeWarning, helmv2.UninstallFailedReason, err.Error())

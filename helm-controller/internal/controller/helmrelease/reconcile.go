@@ -63,17 +63,17 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *helmv2.HelmRelease, pat
 	return nil
 }
 
-// checkDependencies waits until every HelmRelease in spec.dependsOn is
-// ready by the rule Kustomizations share (pkg/dependency): Ready for its
-// current generation. Sets Ready=False with DependencyNotReady while
-// waiting; a dependency in another namespace under
-// --no-cross-namespace-refs stalls with AccessDenied.
+// checkDependencies waits until every dependsOn entry, a HelmRelease or a
+// Kustomization, is ready by the rule both kinds share (pkg/dependency):
+// Ready for its current generation. Sets Ready=False with
+// DependencyNotReady while waiting; stalls with DependencyCycle when
+// dependsOn leads back here, and with AccessDenied on a dependency in
+// another namespace under --no-cross-namespace-refs.
 func (r *Reconciler) checkDependencies(ctx context.Context, s *scope) error {
-	err := dependency.Check(ctx, r.Client, s.obj, s.obj.GetDependsOn(),
-		func() *helmv2.HelmRelease { return &helmv2.HelmRelease{} },
-		func(d *helmv2.HelmRelease) dependency.State {
-			return dependency.State{ObservedGeneration: d.Status.ObservedGeneration}
-		},
+	if err := dependency.CheckCycle(ctx, r.Client, helmv2.HelmReleaseKind, s.obj); err != nil {
+		return err
+	}
+	err := dependency.CheckAcross(ctx, r.Client, helmv2.HelmReleaseKind, s.obj, nil,
 		dependency.Options{NoCrossNamespaceRefs: r.NoCrossNamespaceRefs})
 	return dependency.Outcome(err, r.dependencyRequeue())
 }

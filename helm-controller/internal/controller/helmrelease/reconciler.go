@@ -23,6 +23,7 @@ import (
 	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
+	"github.com/ferrycd/ferry/pkg/dependency"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
 	"github.com/ferrycd/ferry/pkg/watch"
@@ -66,7 +67,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		return err
 	}
 	watched := builder.WithPredicates(watchLabelled{})
-	return ctrl.NewControllerManagedBy(mgr).
+	return dependency.Watch(ctrl.NewControllerManagedBy(mgr), r.Client, helmv2.HelmReleaseKind).
 		For(&helmv2.HelmRelease{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{},
 				annotationChanged{}))).

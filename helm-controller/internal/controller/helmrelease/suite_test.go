@@ -22,6 +22,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/artifact/archive"
@@ -51,6 +52,7 @@ func TestMain(m *testing.M) {
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	utilruntime.Must(helmv2.AddToScheme(scheme))
 	utilruntime.Must(policyv1.AddToScheme(scheme))
+	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 	opts := suite.Options{
 		Mode:       cluster.Fast,
 		Scheme:     scheme,

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	"github.com/ferrycd/ferry/pkg/dependency"
 	"github.com/ferrycd/ferry/pkg/watch"
 )
 
@@ -37,14 +38,17 @@ func (r *Reconciler) setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	return idx.IndexField(ctx, &helmv2.HelmRelease{}, valuesIndexKey, func(o client.Object) []string {
+	if err := idx.IndexField(ctx, &helmv2.HelmRelease{}, valuesIndexKey, func(o client.Object) []string {
 		hr := o.(*helmv2.HelmRelease)
 		keys := make([]string, 0, len(hr.Spec.ValuesFrom))
 		for _, v := range hr.Spec.ValuesFrom {
 			keys = append(keys, v.Kind+"/"+v.Name)
 		}
 		return keys
-	})
+	}); err != nil {
+		return err
+	}
+	return dependency.SetupIndexes(ctx, mgr)
 }
 
 func sourceKey(kind, namespace, name string) string {

@@ -8,7 +8,20 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/dependency"
 )
+
+// finalize tears a deleted Kustomization down in reverse dependency order:
+// while a Kustomization or HelmRelease that depends on it is being deleted
+// too, it waits (Ready=False, DependentsDeleting), so what it installed
+// (CRDs, namespaces, operators) outlives the objects that need them. Then it
+// deletes what it applied.
+func (r *Reconciler) finalize(ctx context.Context, obj *kustomizev1.Kustomization) error {
+	if err := dependency.Finalize(ctx, r.Client, kustomizev1.KustomizationKind, obj, obj.GetRetryInterval()); err != nil {
+		return err
+	}
+	return r.deleteApplied(ctx, obj)
+}
 
 // deleteApplied deletes what the Kustomization applied when its deletion
 // policy says so (MirrorPrune: when spec.prune is set; Delete: always;

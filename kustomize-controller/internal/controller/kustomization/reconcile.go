@@ -59,26 +59,26 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomizati
 	return nil
 }
 
-// checkDependencies waits until every dependsOn entry is ready, by the
-// rule HelmReleases share (pkg/dependency, Flux's): Ready=True for its
-// current generation and, when it shares this Kustomization's source,
-// applied at the source's current revision. Sets Ready=False with
-// DependencyNotReady while waiting; a dependency in another namespace under
-// --no-cross-namespace-refs stalls with AccessDenied.
+// checkDependencies waits until every dependsOn entry, a Kustomization or
+// a HelmRelease, is ready by the rule both kinds share (pkg/dependency,
+// Flux's): Ready=True for its current generation and, for a Kustomization
+// built from the same source, applied at the source's current revision.
+// Sets Ready=False with DependencyNotReady while waiting; stalls with
+// DependencyCycle when dependsOn leads back here, and with AccessDenied on a
+// dependency in another namespace under --no-cross-namespace-refs.
 func (r *Reconciler) checkDependencies(ctx context.Context, s *scope) error {
 	obj := s.obj
-	err := dependency.Check(ctx, r.Client, obj, obj.GetDependsOn(),
-		func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
-		func(d *kustomizev1.Kustomization) dependency.State {
-			st := dependency.State{ObservedGeneration: d.Status.ObservedGeneration, AppliedRevision: d.Status.LastAppliedRevision}
-			if sameSource(obj, d) {
-				if src, err := r.sourceArtifact(ctx, obj); err == nil && src != nil {
-					st.WantRevision = src.Revision
-				}
+	if err := dependency.CheckCycle(ctx, r.Client, kustomizev1.KustomizationKind, obj); err != nil {
+		return err
+	}
+	err := dependency.CheckAcross(ctx, r.Client, kustomizev1.KustomizationKind, obj, func(d dependency.Dependent) string {
+		if k, ok := d.(*kustomizev1.Kustomization); ok && sameSource(obj, k) {
+			if src, err := r.sourceArtifact(ctx, obj); err == nil && src != nil {
+				return src.Revision
 			}
-			return st
-		},
-		dependency.Options{NoCrossNamespaceRefs: r.NoCrossNamespaceRefs})
+		}
+		return ""
+	}, dependency.Options{NoCrossNamespaceRefs: r.NoCrossNamespaceRefs})
 	return dependency.Outcome(err, obj.GetRetryInterval())
 }
 

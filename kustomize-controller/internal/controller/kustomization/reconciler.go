@@ -19,6 +19,7 @@ import (
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	"github.com/ferrycd/ferry/pkg/artifact/fetch"
+	"github.com/ferrycd/ferry/pkg/dependency"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
 	"github.com/ferrycd/ferry/pkg/watch"
@@ -47,8 +48,9 @@ var _ reconcile.Reconciler = (*Reconciler)(nil)
 var OwnedConditions = []string{"Ready", "Reconciling", "Stalled", kustomizev1.HealthyCondition, policyv1.SyncWindowConditionType}
 
 // SetupWithManager registers the reconciler, its indexes and watches: a new
-// source artifact and a dependency becoming ready both requeue the
-// Kustomizations that wait on them at once.
+// source artifact and a dependency (Kustomization or HelmRelease) becoming
+// ready both requeue the Kustomizations that wait on them at once, and a
+// dependent deleted for good requeues what it depended on.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := r.setupIndexes(ctx, mgr); err != nil {
 		return err
@@ -61,8 +63,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 			builder.WithPredicates(watch.ArtifactChanged{}))
 	}
 	b = b.Watches(&policyv1.SyncWindow{}, handler.EnqueueRequestsFromMapFunc(r.forSyncWindow))
-	return b.Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.dependents()),
-		builder.WithPredicates(becameReady{})).
+	return dependency.Watch(b, r.Client, kustomizev1.KustomizationKind).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)
 }
@@ -74,7 +75,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		Finisher:  &r.Finisher,
 		Finalizer: kustomizev1.KustomizationFinalizer,
 		Suspended: func(obj *kustomizev1.Kustomization) bool { return obj.Spec.Suspend },
-		Cleanup:   r.deleteApplied,
+		Cleanup:   r.finalize,
 		Steps:     r.reconcile,
 	}.Run(ctx, req.NamespacedName, &kustomizev1.Kustomization{})
 }

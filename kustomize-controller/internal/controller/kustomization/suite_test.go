@@ -17,6 +17,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
@@ -41,6 +42,7 @@ func TestMain(m *testing.M) {
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 	utilruntime.Must(policyv1.AddToScheme(scheme))
+	utilruntime.Must(helmv2.AddToScheme(scheme))
 	opts := suite.Options{
 		Mode:       cluster.Full,
 		Scheme:     scheme,
