@@ -26,7 +26,10 @@ const fieldManager = "kustomize-controller"
 // apply applies the objects in stages (CRDs and Namespaces first, waiting
 // until they are established) with server-side apply, writing only objects
 // that differ from the cluster, and records the inventory. An object the API
-// server rejects fails the dry-run before anything is written.
+// server rejects fails the dry-run before anything is written. An unchanged
+// build whose objects nobody edited is not applied at all, and in drift
+// detection's warn mode a build already applied is only compared
+// (skipOrReport).
 func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	obj := s.obj
 	target, err := r.Clients.Get(ctx, r.Client, kubeclient.Options{
@@ -62,6 +65,10 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	}
 	opts.WaitTimeout = obj.GetTimeout()
 
+	hash, skip, err := r.skipOrReport(ctx, s, opts)
+	if skip || err != nil {
+		return err
+	}
 	cs, err := s.manager.ApplyAllStaged(ctx, s.objects, opts)
 	if cs != nil {
 		s.applied = cs
@@ -72,6 +79,7 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	if err != nil {
 		return outcome.RetryErr(kustomizev1.ReconciliationFailedReason, fmt.Errorf("apply failed: %w", err))
 	}
+	r.recordApplied(s, hash, cs)
 	if changes := changed(cs); changes != "" {
 		r.Event(obj, s.artifact.Revision, corev1.EventTypeNormal, "Progressing", changes)
 	}
@@ -233,7 +241,7 @@ func (r *Reconciler) prune(ctx context.Context, s *scope) error {
 	if err != nil || len(stale) == 0 {
 		return err
 	}
-	cs, err := s.manager.DeleteAll(ctx, stale, deleteOptions(s.manager, obj))
+	cs, err := deleteInOrder(ctx, s.target.Client, s.manager, stale, deleteOptions(s.manager, obj))
 	if err != nil {
 		return outcome.RetryErr(kustomizev1.PruneFailedReason, fmt.Errorf("prune failed: %w", err))
 	}

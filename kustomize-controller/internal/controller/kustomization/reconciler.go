@@ -40,12 +40,15 @@ type Reconciler struct {
 	NoCrossNamespaceRefs bool
 	// NoRemoteBases refuses kustomize remote bases (--no-remote-bases).
 	NoRemoteBases bool
+
+	// drift watches applied objects and remembers the last applies.
+	drift *driftWatcher
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)
 
 // OwnedConditions are the conditions the reconciler writes.
-var OwnedConditions = []string{"Ready", "Reconciling", "Stalled", kustomizev1.HealthyCondition, policyv1.SyncWindowConditionType}
+var OwnedConditions = []string{"Ready", "Reconciling", "Stalled", kustomizev1.HealthyCondition, policyv1.SyncWindowConditionType, kustomizev1.DriftedCondition}
 
 // SetupWithManager registers the reconciler, its indexes and watches: a new
 // source artifact and a dependency (Kustomization or HelmRelease) becoming
@@ -63,6 +66,10 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 			builder.WithPredicates(watch.ArtifactChanged{}))
 	}
 	b = b.Watches(&policyv1.SyncWindow{}, handler.EnqueueRequestsFromMapFunc(r.forSyncWindow))
+	b, err := r.setupDrift(mgr, b)
+	if err != nil {
+		return err
+	}
 	return dependency.Watch(b, r.Client, kustomizev1.KustomizationKind).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)
