@@ -90,7 +90,7 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 	} else {
 		e := As(err, meta.FailedReason)
 		conditions.MarkFalse(obj, meta.ReadyCondition, e.Reason, "%s", e.Error())
-		retrier, retries := obj.(Retrier)
+		retrier, retries := ownRetrier(obj)
 		switch {
 		case e.Kind == Stall:
 			conditions.MarkStalled(obj, e.Reason, "%s", e.Error())

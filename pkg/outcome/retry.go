@@ -15,11 +15,15 @@ import (
 // controller-runtime's rate limiter: Finish requeues a Retry error after
 // spec.retry's backoff, or, without a policy, after the fixed retry interval
 // (Flux's retryInterval), and keeps the count and the next attempt in
-// status so the backoff survives a restart and users can see it.
+// status so the backoff survives a restart and users can see it. Without a
+// policy and with a zero interval (a HelmRelease without spec.retry, whose
+// failures Flux retries with the rate limiter's backoff) the rate limiter
+// retries it.
 type Retrier interface {
 	// GetRetry returns spec.retry; nil means the fixed retry interval.
 	GetRetry() *meta.RetryPolicy
-	// GetRetryInterval is the wait after a failure without a policy.
+	// GetRetryInterval is the wait after a failure without a policy; zero
+	// leaves it to the rate limiter.
 	GetRetryInterval() time.Duration
 	// GetRetryStatus returns the status part Finish writes.
 	GetRetryStatus() *meta.RetryStatus
@@ -53,6 +57,16 @@ func Policy(p *meta.RetryPolicy) backoff.Policy {
 		}
 	}
 	return out
+}
+
+// ownRetrier returns obj as a Retrier when it retries a failure on its own
+// schedule: it has a retry policy or a fixed retry interval.
+func ownRetrier(obj Object) (Retrier, bool) {
+	r, ok := obj.(Retrier)
+	if !ok || r.GetRetry() == nil && r.GetRetryInterval() <= 0 {
+		return nil, false
+	}
+	return r, true
 }
 
 // retrySucceeded clears the count: the next failure starts from the first

@@ -141,7 +141,8 @@ func (r *Reconciler) reconcileRelease(ctx context.Context, s *scope) error {
 
 // retryLater ends the reconcile after a failed action when the action's
 // strategy is RetryOnFailure: nothing is remediated, and the next attempt
-// comes after retryInterval rather than with the controller's backoff. It
+// comes after retryInterval rather than with the controller's backoff, or,
+// with spec.retry, on its backoff (Finish schedules and counts it). It
 // returns nil when err is nil or the failure is to be remediated.
 func retryLater(obj *helmv2.HelmRelease, err error) error {
 	retry := obj.GetActiveRetry()
@@ -149,6 +150,9 @@ func retryLater(obj *helmv2.HelmRelease, err error) error {
 		return nil
 	}
 	e := outcome.As(err, helmv2.ReconciliationFailedReason)
+	if obj.GetRetry() != nil {
+		return outcome.RetryErr(e.Reason, fmt.Errorf("%w; retrying with spec.retry's backoff (strategy RetryOnFailure)", e.Err))
+	}
 	return outcome.WaitErr(e.Reason, retry.GetRetryInterval(),
 		fmt.Errorf("%w; retrying in %s (strategy RetryOnFailure)", e.Err, retry.GetRetryInterval()))
 }

@@ -52,6 +52,25 @@ type HelmReleaseSpec struct {
 	// +required
 	Interval metav1.Duration `json:"interval"`
 
+	// retry retries a failed reconcile with exponential backoff, as Argo
+	// CD's retry policy does: retry n waits min(maxDuration, duration ×
+	// factor^n), up to limit retries (a negative limit retries without
+	// end). The count, in status.retries with the next attempt in
+	// status.nextRetryAt, starts again after a success, a new chart version
+	// or values digest, or a spec change. Once the limit is used up the
+	// release waits for its interval. Without it a failed reconcile is
+	// retried with the controller's backoff, as in Flux.
+	//
+	// retry says when a failed reconcile runs again; the install and
+	// upgrade remediation says what that reconcile does: remediate
+	// (uninstall or roll back) and try the action again while
+	// remediation.retries allow, or stall once they are used up, which no
+	// retry undoes. With the RetryOnFailure strategy a failed action is
+	// still not remediated, but it is tried again on this backoff instead of
+	// every strategy.retryInterval.
+	// +optional
+	Retry *meta.RetryPolicy `json:"retry,omitempty"`
+
 	// timeout for each Kubernetes operation of a Helm action, such as a
 	// hook Job. Defaults to 5m.
 	// +kubebuilder:validation:Type=string
@@ -241,6 +260,8 @@ type HelmReleaseStatus struct {
 	// acted on.
 	// +optional
 	LastHandledResetAt string `json:"lastHandledResetAt,omitempty"`
+
+	meta.RetryStatus `json:",inline"`
 }
 
 // ClearHistory forgets the release history.
@@ -272,6 +293,8 @@ func (in HelmReleaseStatus) GetHelmChart() (namespace, name string) {
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp",description=""
 // +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status",description=""
 // +kubebuilder:printcolumn:name="Status",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].message",description=""
+// +kubebuilder:printcolumn:name="Retries",type="integer",JSONPath=".status.retries",priority=1,description="Retries since the last success"
+// +kubebuilder:printcolumn:name="Next Retry",type="date",JSONPath=".status.nextRetryAt",priority=1,description="When the next retry is due"
 
 // HelmRelease keeps a Helm release of a chart installed, upgraded, tested
 // and, on failure, remediated.
@@ -306,6 +329,33 @@ func (in *HelmRelease) SetConditions(conditions []metav1.Condition) {
 // spec.interval.
 func (in *HelmRelease) GetRequeueAfter() time.Duration {
 	return in.Spec.Interval.Duration
+}
+
+// GetRetry returns spec.retry; nil leaves retries to the controller's
+// backoff.
+func (in *HelmRelease) GetRetry() *meta.RetryPolicy {
+	return in.Spec.Retry
+}
+
+// GetRetryInterval is zero: without spec.retry a failed reconcile is
+// retried with the controller's backoff, as Flux's helm-controller does
+// (the RetryOnFailure strategy waits its own retryInterval).
+func (in *HelmRelease) GetRetryInterval() time.Duration {
+	return 0
+}
+
+// GetRetryStatus returns the status part that counts retries.
+func (in *HelmRelease) GetRetryStatus() *meta.RetryStatus {
+	return &in.Status.RetryStatus
+}
+
+// GetRetryRevision returns the chart version and values digest the last
+// reconcile attempted; a new one starts the retry count again.
+func (in *HelmRelease) GetRetryRevision() string {
+	if in.Status.LastAttemptedConfigDigest == "" {
+		return in.Status.LastAttemptedRevision
+	}
+	return in.Status.LastAttemptedRevision + "/" + in.Status.LastAttemptedConfigDigest
 }
 
 // GetTimeout returns spec.timeout, or 5m when it is unset.
