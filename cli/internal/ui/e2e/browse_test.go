@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
@@ -36,7 +35,7 @@ func TestBrowseDiffReconcile(t *testing.T) {
 	g.Expect(do(ctx, chromedp.SendKeys(chromedp.CSS("#search"), "late"))).To(Succeed())
 	eventuallyText(t, ctx, ".total", HavePrefix("1 shown"))
 	eventuallyText(t, ctx, "table.objects tbody", And(ContainSubstring("late"), Not(ContainSubstring("broken"))))
-	g.Expect(do(ctx, chromedp.SetValue(chromedp.CSS("#search"), ""), chromedp.SendKeys(chromedp.CSS("#search"), "apps"))).To(Succeed())
+	g.Expect(do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("search").value = ""`), chromedp.SendKeys(chromedp.CSS("#search"), "apps"))).To(Succeed())
 	eventuallyText(t, ctx, ".total", HavePrefix("1 shown"))
 
 	// The object page.
@@ -98,8 +97,7 @@ func TestSeveralClusters(t *testing.T) {
 	srv, err := ui.New(context.Background(), ui.Options{Targets: []ui.Target{
 		{Name: "east", Config: testCluster.Config}, {Name: "west", Config: testCluster.Config}}})
 	g.Expect(err).NotTo(HaveOccurred())
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
+	hs := serve(t, srv)
 	ctx := tab(t)
 	g.Expect(do(ctx, chromedp.Navigate(hs.URL+"/?ns="+url.QueryEscape(f.ns)))).To(Succeed())
 	eventuallyText(t, ctx, ".clusters", And(ContainSubstring("All clusters"), ContainSubstring("east"), ContainSubstring("west")))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image/png"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/ferrycd/ferry/cli/internal/ui"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 	"github.com/ferrycd/ferry/pkg/apis/meta"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
@@ -35,6 +37,15 @@ func tab(t *testing.T) context.Context {
 		t.Fatal(err)
 	}
 	return ctx
+}
+
+// serve serves a UI for one test. Register it before the test opens its
+// tabs: cleanups run last first, so the tabs (and their event streams)
+// close before the server waits for its connections.
+func serve(t *testing.T, srv *ui.Server) *httptest.Server {
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.CloseClientConnections(); hs.Close() })
+	return hs
 }
 
 // do runs browser actions with a bound on how long they may take.

@@ -85,7 +85,7 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
+	defer func() { hs.CloseClientConnections(); hs.Close() }()
 	adminUI = hs.URL
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],

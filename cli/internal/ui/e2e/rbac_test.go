@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -59,8 +58,7 @@ func TestNamespaceScopedUser(t *testing.T) {
 	// ServiceAccount's own.
 	srv, err := ui.New(bg, ui.Options{Targets: []ui.Target{{Name: "team", Config: cfg, Namespaces: []string{team.ns, harness.Namespace}}}})
 	g.Expect(err).NotTo(HaveOccurred())
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
+	hs := serve(t, srv)
 
 	ctx := tab(t)
 	g.Expect(do(ctx, chromedp.Navigate(hs.URL+"/"))).To(Succeed())
