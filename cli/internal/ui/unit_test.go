@@ -249,9 +249,9 @@ func TestObjectTemplates(t *testing.T) {
 		Source:     &node{ref: ref{Cluster: "one", Kind: "GitRepository", Namespace: "apps", Name: "fleet"}, State: stateReady},
 		Graph:      [][]node{{{ref: ref{Cluster: "one", Kind: "Kustomization", Namespace: "apps", Name: "infra"}, Missing: true}}, {{ref: id, Current: true}}},
 		HasGraph:   true, CanDiff: true, CanSource: true,
-		Tree:       treeView{Nodes: []treeNode{{Depth: 1, Kind: "ConfigMap", Namespace: "apps", Name: "settings", Health: "Current"}}},
-		Events:     []eventView{{Type: "Warning", Reason: "BuildFailed", Message: "boom", Count: 3}},
-		Flash:      "reconcile requested", Requested: "t1", Handled: true, Error: "forbidden by RBAC: cannot patch kustomizations"}
+		Tree:   treeView{Nodes: []treeNode{{Depth: 1, Kind: "ConfigMap", Namespace: "apps", Name: "settings", Health: "Current"}}},
+		Events: []eventView{{Type: "Warning", Reason: "BuildFailed", Message: "boom", Count: 3}},
+		Flash:  "reconcile requested", Requested: "t1", Handled: true, Error: "forbidden by RBAC: cannot patch kustomizations"}
 	for _, name := range []string{"page", "live"} {
 		var b strings.Builder
 		g.Expect(pages["object.html"].ExecuteTemplate(&b, name, v)).To(Succeed())
