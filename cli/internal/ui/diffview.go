@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferrycd/ferry/cli/internal/diff"
 	"github.com/ferrycd/ferry/cli/internal/objects"
+	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 )
 
@@ -34,7 +35,7 @@ type diffView struct {
 	Objects []diffObject
 }
 
-// diff serves the diff against Git of a Kustomization: the diff engine of
+// diff serves the diff against Git of a Kustomization or HelmRelease: the diff engine of
 // `ferry diff`, run with the user's client, Secrets masked by the engine
 // before anything is compared. Loaded on demand, since it builds and
 // dry-runs every object.
@@ -72,6 +73,12 @@ func (s *Server) diffOf(ctx context.Context, c *cluster, id ref) (*diff.Result, 
 			return nil, fmt.Errorf("%s: %w", describeError("get", kustomizev1.GroupVersion.WithResource("kustomizations").GroupResource(), id.Namespace, err), err)
 		}
 		return e.Kustomization(ctx, diff.KustomizationRequest{Kustomization: ks, Exists: true}, &diff.Artifacts{Config: c.cfg})
+	case objects.HelmRelease.Kind:
+		hr := &helmv2.HelmRelease{}
+		if err := c.kc.Client.Get(ctx, client.ObjectKey{Namespace: id.Namespace, Name: id.Name}, hr); err != nil {
+			return nil, fmt.Errorf("%s: %w", describeError("get", helmv2.GroupVersion.WithResource("helmreleases").GroupResource(), id.Namespace, err), err)
+		}
+		return e.HelmRelease(ctx, diff.HelmReleaseRequest{HelmRelease: hr}, &diff.Artifacts{Config: c.cfg}, c.core)
 	}
 	return nil, fmt.Errorf("the diff against Git is for Kustomizations and HelmReleases; %s has none", k.Kind)
 }
