@@ -26,30 +26,12 @@ func runKustomizations(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := gitserver.Start()
+	const ns = "bench-ks"
+	stop, err := startFleet(ctx, c, ns)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Close()
-	const ns = "bench-ks"
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		return nil, err
-	}
-	files := map[string]string{}
-	for _, n := range []string{"a", "b", "c"} {
-		files["app/"+n+".yaml"] = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  key: value-%s\n", n, n)
-	}
-	if _, err := srv.Commit("bench/fleet.git", "main", "apps", files); err != nil {
-		return nil, err
-	}
-	src := &sourcev1.GitRepository{
-		ObjectMeta: metav1.ObjectMeta{Name: "fleet", Namespace: ns},
-		Spec: sourcev1.GitRepositorySpec{URL: srv.URL("bench/fleet.git"), Interval: metav1.Duration{Duration: time.Hour},
-			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
-	}
-	if err := c.Create(ctx, src); err != nil {
-		return nil, err
-	}
+	defer stop()
 	kc := env.Controllers["kustomize-controller"]
 	reqBefore, err := sumCounter(kc.MetricsAddr, "rest_client_requests_total")
 	if err != nil {
@@ -57,18 +39,8 @@ func runKustomizations(ctx context.Context, env *Env) (*Result, error) {
 	}
 	res := &Result{}
 	start := time.Now()
-	for i := range env.N {
-		k := &kustomizev1.Kustomization{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ks-%d", i), Namespace: ns},
-			Spec: kustomizev1.KustomizationSpec{
-				Interval: metav1.Duration{Duration: time.Hour}, Path: "./app", Prune: true,
-				NamePrefix: fmt.Sprintf("k%d-", i), TargetNamespace: ns,
-				SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "fleet"},
-			},
-		}
-		if err := c.Create(ctx, k); err != nil {
-			return nil, err
-		}
+	if err := createKustomizations(ctx, c, ns, env.N, time.Hour); err != nil {
+		return nil, err
 	}
 	if err := waitKustomizations(ctx, c, ns, env.N, func(k *kustomizev1.Kustomization) bool {
 		return conditions.IsReady(k) && k.Status.LastAppliedRevision != ""
@@ -145,6 +117,57 @@ func runKustomizations(ctx context.Context, env *Env) (*Result, error) {
 	downloadsAfter, _ := counter(kc.MetricsAddr, "ferry_artifact_downloads_total")
 	res.Add("artifact downloads: first pass / unchanged pass", fmt.Sprintf("%.0f / %.0f", downloadsBefore, downloadsAfter-downloadsBefore))
 	return res, nil
+}
+
+// startFleet serves one Git repository of 3 small ConfigMaps under app/
+// and creates namespace ns with the GitRepository "fleet" that follows it;
+// stop closes the Git server.
+func startFleet(ctx context.Context, c client.Client, ns string) (stop func(), err error) {
+	srv, err := gitserver.Start()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	files := map[string]string{}
+	for _, n := range []string{"a", "b", "c"} {
+		files["app/"+n+".yaml"] = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  key: value-%s\n", n, n)
+	}
+	if _, err := srv.Commit("bench/fleet.git", "main", "apps", files); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	src := &sourcev1.GitRepository{
+		ObjectMeta: metav1.ObjectMeta{Name: "fleet", Namespace: ns},
+		Spec: sourcev1.GitRepositorySpec{URL: srv.URL("bench/fleet.git"), Interval: metav1.Duration{Duration: time.Hour},
+			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
+	}
+	if err := c.Create(ctx, src); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return srv.Close, nil
+}
+
+// createKustomizations creates ks-0 .. ks-<n-1> in ns, each applying the
+// fleet's app/ under its own name prefix "k<i>-".
+func createKustomizations(ctx context.Context, c client.Client, ns string, n int, interval time.Duration) error {
+	for i := range n {
+		k := &kustomizev1.Kustomization{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ks-%d", i), Namespace: ns},
+			Spec: kustomizev1.KustomizationSpec{
+				Interval: metav1.Duration{Duration: interval}, Path: "./app", Prune: true,
+				NamePrefix: fmt.Sprintf("k%d-", i), TargetNamespace: ns,
+				SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "fleet"},
+			},
+		}
+		if err := c.Create(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // configMapVersions returns the resourceVersion of each ConfigMap in ns

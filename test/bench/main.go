@@ -57,6 +57,8 @@ var scenarios = map[string]Scenario{
 		Controllers: []string{"source-controller", "kustomize-controller"}, Run: runKustomizations},
 	"hr": {Doc: "HelmReleases of a small chart (3 objects, no hooks) to Ready; then a pass with nothing changed",
 		Controllers: []string{"source-controller", "helm-controller"}, Run: runHelmReleases},
+	"drift": {Doc: "Kustomizations of 3 ConfigMaps watched for drift: idle CPU, RSS and API requests with nothing changing, requests of an unchanged reconcile, then 100 hand edits healed (p50/p95)",
+		Controllers: []string{"source-controller", "kustomize-controller"}, DefaultN: 1000, Run: runDrift},
 	"webhook": {Doc: "a push announced through a Receiver webhook until the new revision is applied and Ready",
 		Controllers: []string{"source-controller", "kustomize-controller", "notification-controller"}, Run: runWebhook},
 	"ui": {Doc: "ferry ui over N Kustomizations with status written directly (no controller), the overview opened, searched and filtered in headless Chromium",
