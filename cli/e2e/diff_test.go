@@ -61,7 +61,10 @@ func TestDiffKustomization(t *testing.T) {
 	g.Expect(r.out).To(ContainSubstring("0 created, 0 changed, 0 replaced, 0 pruned, 3 unchanged, 0 skipped (against main@sha1:" + head + ")"))
 	expectNoSecrets(g, r)
 
-	// Someone edits the cluster by hand: drift.
+	// Someone edits the cluster by hand: drift. The Kustomization is
+	// suspended first, or the controller's self-heal reverts the edit
+	// before the diff can see it.
+	g.Expect(ferry(t, "suspend", "ks", "apps", "-n", ns).code).To(Equal(0))
 	editByHand(t, ns, "web", "value", "by-hand")
 	r = ferry(t, "diff", "ks", "apps", "-n", ns)
 	g.Expect(r.code).To(Equal(1), r.all())

@@ -84,7 +84,9 @@ func TestTreeDescendsIntoKustomizationsAndHelmReleases(t *testing.T) {
 	}
 	g.Expect(strings.Split(strings.TrimSpace(r.out), "\n")).To(Equal(want))
 
-	// A deleted object shows as NotFound rather than vanishing.
+	// A deleted object shows as NotFound rather than vanishing (child is
+	// suspended so that self-heal does not recreate it first).
+	g.Expect(ferry(t, "suspend", "ks", "child", "-n", ns).code).To(Equal(0))
 	g.Expect(testCluster.Client.Delete(t.Context(), configMapObj(ns, "web"))).To(Succeed())
 	r = ferry(t, "tree", "ks", "child", "-n", ns, "-o", "json")
 	g.Expect(r.code).To(Equal(0))
