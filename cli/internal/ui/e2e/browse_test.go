@@ -12,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ferrycd/ferry/cli/internal/ui"
+	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	"github.com/ferrycd/ferry/pkg/apis/meta"
 )
 
 // TestBrowseDiffReconcile walks what an on-call person does: the overview
@@ -46,23 +48,33 @@ func TestBrowseDiffReconcile(t *testing.T) {
 	eventuallyText(t, ctx, ".graph", ContainSubstring(f.ns+"/late"))
 	eventuallyText(t, ctx, ".summary", ContainSubstring("GitRepository "+f.ns+"/fleet"))
 
-	// Drift by hand, then the diff against Git shows it, Secret masked.
-	cm := &corev1.ConfigMap{}
-	g.Expect(testCluster.Client.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: "settings"}, cm)).To(Succeed())
-	cm.Data["color"] = "red"
-	g.Expect(testCluster.Client.Update(context.Background(), cm)).To(Succeed())
+	// A change waiting to be applied: the Kustomization is suspended and
+	// its spec gains a patch (the controller corrects drift made by hand at
+	// once, so a live edit would not stay to be seen). The diff against Git
+	// shows it, the Secret masked.
+	k := &kustomizev1.Kustomization{}
+	g.Expect(testCluster.Client.Get(context.Background(), clientKey(f.ns, "apps"), k)).To(Succeed())
+	patch := client.MergeFrom(k.DeepCopy())
+	k.Spec.Suspend = true
+	k.Spec.Patches = []meta.Patch{{Patch: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: green\n"}}
+	g.Expect(testCluster.Client.Patch(context.Background(), k, patch)).To(Succeed())
+	eventuallyText(t, ctx, ".summary", ContainSubstring("suspended"))
 	g.Expect(do(ctx, chromedp.Click(chromedp.CSS("#show-diff")))).To(Succeed())
-	eventuallyText(t, ctx, "#diff", And(ContainSubstring("settings"), ContainSubstring("red"), ContainSubstring("blue")))
+	eventuallyText(t, ctx, "#diff", And(ContainSubstring("changed"), ContainSubstring("settings"), ContainSubstring("-  color: blue"), ContainSubstring("+  color: green")))
 	shot(t, ctx, "object-diff")
 	g.Expect(html(t, ctx)).NotTo(ContainSubstring(f.secret), "the Secret's value must never reach the page")
 
-	// Reconcile: the page says when the controller handled it.
+	// Resume, then Reconcile: the page says when the controller handled
+	// each request, and the change is applied.
+	g.Expect(do(ctx, chromedp.Click(chromedp.CSS(`button[formaction$="/resume"]`)))).To(Succeed())
+	eventuallyText(t, ctx, ".flash", ContainSubstring("resumed; reconcile requested: handled by the controller, ready True"))
+	cm := &corev1.ConfigMap{}
+	g.Eventually(func() string {
+		_ = testCluster.Client.Get(context.Background(), clientKey(f.ns, "settings"), cm)
+		return cm.Data["color"]
+	}, timeout, 250*time.Millisecond).Should(Equal("green"))
 	g.Expect(do(ctx, chromedp.Click(chromedp.CSS(`button[formaction$="/reconcile"]`)))).To(Succeed())
 	eventuallyText(t, ctx, ".flash", ContainSubstring("reconcile requested: handled by the controller, ready True"))
-	g.Eventually(func() string {
-		_ = testCluster.Client.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: "settings"}, cm)
-		return cm.Data["color"]
-	}, timeout, 250*time.Millisecond).Should(Equal("blue"))
 	shot(t, ctx, "object")
 }
 
