@@ -212,3 +212,46 @@ func TestDeletionInReverseDependencyOrder(t *testing.T) {
 	g.Eventually(order.names, timeout).Should(HaveLen(3))
 	g.Expect(order.names()[2]).To(Equal("infra"), "dependents are deleted before what they depend on")
 }
+
+// TestAppOfAppsTearsDownDependentsFirst deletes a root Kustomization whose
+// children depend on each other: the root deletes the dependent child
+// first, and the child it depends on, and what that one applied, stays
+// until the dependent is gone.
+func TestAppOfAppsTearsDownDependentsFirst(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	child := func(name, path, extra string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name + "\n" + extra +
+			"spec:\n  interval: 1h\n  prune: true\n  path: " + path + "\n  targetNamespace: " + ns +
+			"\n  sourceRef: {kind: GitRepository, name: repo}\n"
+	}
+	publish(t, ns, "repo", "main@sha1:1", map[string]string{
+		// "app" sorts before "infra": deleted by kind and name, infra
+		// would go first.
+		"root/infra.yaml": child("infra", "./infra", ""),
+		"root/app.yaml": child("app", "./app", "  finalizers: ["+testHold+"]\n") +
+			"  dependsOn: [{name: infra}]\n",
+		"infra/cm.yaml": configMap("infra-cm", "v1"),
+		"app/cm.yaml":   configMap("app-cm", "v1"),
+	})
+	root := newKustomization(ns, "root", "./root", func(k *kustomizev1.Kustomization) { k.Spec.TargetNamespace = ns })
+	g.Expect(env.Client.Create(ctx, root)).To(Succeed())
+	waitApplied(t, root, "main@sha1:1")
+	infra := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "infra"}}
+	app := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}}
+	waitApplied(t, infra, "main@sha1:1")
+	waitApplied(t, app, "main@sha1:1")
+
+	order := watchDeletions(t, ns, &kustomizev1.KustomizationList{})
+	g.Expect(env.Client.Delete(ctx, root)).To(Succeed())
+	waitFailed(t, infra, dependency.DependentsReason, "Kustomization '"+ns+"/app'")
+	g.Consistently(func() error {
+		_, err := getConfigMap(ns, "infra-cm")
+		return err
+	}, 2*time.Second, 200*time.Millisecond).Should(Succeed(), "infra's objects outlive app")
+	releaseHold(t, app)
+	g.Eventually(order.names, timeout).Should(ContainElement("infra"))
+	g.Expect(order.names()).To(HaveExactElements("root", "app", "infra"))
+}

@@ -64,7 +64,7 @@ func (r *Reconciler) deleteInventory(ctx context.Context, obj *kustomizev1.Kusto
 		return err
 	}
 	rm := ssa.NewResourceManager(target.Client, target.Poller, ssa.Owner{Field: fieldManager, Group: kustomizev1.GroupVersion.Group})
-	cs, err := rm.DeleteAll(ctx, objects, deleteOptions(rm, obj))
+	cs, err := deleteInOrder(ctx, target.Client, rm, objects, deleteOptions(rm, obj))
 	if err != nil {
 		return fmt.Errorf("failed to delete the objects of Kustomization '%s/%s': %w", obj.Namespace, obj.Name, err)
 	}
