@@ -27,7 +27,10 @@
 
   function connect(onChange) {
     var es = new EventSource("/events");
-    es.addEventListener("hello", function () { live.textContent = "live"; live.className = "live on"; });
+    // A change that landed between rendering the page and opening the
+    // stream (or while it was down) has no message of its own: catch up
+    // once whenever the stream (re)opens.
+    es.addEventListener("hello", function () { live.textContent = "live"; live.className = "live on"; onChange({ many: true }); });
     es.addEventListener("changed", function (e) {
       try { onChange(JSON.parse(e.data)); } catch (err) { onChange({ many: true }); }
     });
