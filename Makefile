@@ -16,6 +16,25 @@ CLUSTER_BINS = $(shell ./hack/cluster-bins.sh 2>&2 | tail -n 1)
 GO_TEST_FLAGS ?= -count=1
 TEST_TIMEOUT ?= 30m
 
+# The packages with concurrency (caches, queues, the event server, the
+# fetcher, the kubeclient factory) that make test runs again under -race, as
+# <module>:<package>[,<package>...]. All are unit tests that need no cluster,
+# which keeps the extra run short.
+RACE_PACKAGES := pkg:./artifact/fetch,./artifact/server,./kubeclient \
+  source-controller:./internal/helm \
+  notification-controller:./internal/events,./internal/httpserver,./internal/ttlset,./internal/webhook
+
+# The fuzz targets make fuzz runs one after another, as <module>:<package>:<target>;
+# make test runs their seed corpora (testdata/fuzz) as ordinary tests.
+FUZZ_TARGETS := pkg:./artifact/untar:FuzzUntar pkg:./artifact/fetch:FuzzParseDigest \
+  pkg:./substitute:FuzzSubstitute source-controller:./internal/helm:FuzzParseIndex \
+  kustomize-controller:./internal/decrypt:FuzzDecryptFile \
+  kustomize-controller:./internal/healthexpr:FuzzHealthExpressions \
+  notification-controller:./internal/provider:FuzzParseRevision \
+  notification-controller:./internal/events:FuzzEventEndpoint \
+  notification-controller:./internal/webhook:FuzzReceiverHandler
+FUZZTIME ?= 30s
+
 .DEFAULT_GOAL := help
 
 ##@ General
@@ -75,7 +94,17 @@ cluster-bins: ## Build kube-apiserver, etcd, controller-manager, scheduler, kube
 test: vet chromium ## Run every test, including the end-to-end suite, against a real local cluster.
 	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; failed=""; \
 	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...) || failed="$$failed $$m"; done; \
+	for e in $(RACE_PACKAGES); do m=$${e%%:*}; p=$${e#*:}; \
+	  (cd $$m && go test $(GO_TEST_FLAGS) -race -timeout $(TEST_TIMEOUT) $${p//,/ }) || failed="$$failed $$m(-race)"; done; \
 	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s), one after another.
+	failed=""; \
+	for e in $(FUZZ_TARGETS); do m=$${e%%:*}; rest=$${e#*:}; p=$${rest%%:*}; t=$${rest#*:}; \
+	  echo "== $$m $$p $$t"; \
+	  (cd $$m && go test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) $$p) || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED fuzz targets:$$failed"; exit 1; fi
 
 .PHONY: e2e
 e2e: ## Run only the end-to-end suite.
