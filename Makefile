@@ -27,7 +27,8 @@ RACE_PACKAGES := pkg:./artifact/fetch,./artifact/server,./kubeclient \
 # The fuzz targets make fuzz runs one after another, as <module>:<package>:<target>;
 # make test runs their seed corpora (testdata/fuzz) as ordinary tests.
 FUZZ_TARGETS := pkg:./artifact/untar:FuzzUntar pkg:./artifact/fetch:FuzzParseDigest \
-  pkg:./substitute:FuzzSubstitute source-controller:./internal/helm:FuzzParseIndex \
+  pkg:./substitute:FuzzSubstitute pkg:./kustomize:FuzzBuild \
+  source-controller:./internal/helm:FuzzParseIndex \
   kustomize-controller:./internal/decrypt:FuzzDecryptFile \
   kustomize-controller:./internal/healthexpr:FuzzHealthExpressions \
   notification-controller:./internal/provider:FuzzParseRevision \
