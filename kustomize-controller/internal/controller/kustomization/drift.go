@@ -164,6 +164,7 @@ func slim(obj any) (any, error) {
 	}
 	out := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta}
 	out.Name, out.Namespace, out.ResourceVersion, out.UID = m.Name, m.Namespace, m.ResourceVersion, m.UID
+	out.DeletionTimestamp = m.DeletionTimestamp
 	out.Labels = map[string]string{ownerNameLabel: m.Labels[ownerNameLabel], ownerNamespaceLabel: m.Labels[ownerNamespaceLabel]}
 	for _, f := range m.ManagedFields {
 		if f.Subresource == "" {
@@ -178,9 +179,11 @@ func slim(obj any) (any, error) {
 // moved and some other manager wrote the object itself (not a status
 // subresource) no earlier than the controller's last apply. The
 // controller's own applies, and status updates by the object's controller,
-// are not drift, so they cause no reconcile and no loop.
+// are not drift, so they cause no reconcile and no loop. Nor is an object
+// being deleted: whoever deletes it (a prune, a parent's teardown, a
+// person) is seen when it is gone, and reapplying before then fails.
 func editedByOthers(old, cur *metav1.PartialObjectMetadata, fieldManager string) bool {
-	if old.ResourceVersion == cur.ResourceVersion {
+	if old.ResourceVersion == cur.ResourceVersion || cur.DeletionTimestamp != nil {
 		return false
 	}
 	var ours *metav1.Time

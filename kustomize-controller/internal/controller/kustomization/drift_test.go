@@ -145,7 +145,7 @@ func TestUnchangedReconcileMakesNoDryRunAndNoWrite(t *testing.T) {
 		"a.yaml": podTemplate("a"), "b.yaml": podTemplate("b"), "c.yaml": podTemplate("c2"),
 	})
 	waitApplied(t, k, "main@sha1:2")
-	g.Expect(podTemplateWrites(t) - before).To(BeNumerically(">=", 4), "three dry-runs and at least one apply")
+	g.Expect(podTemplateWrites(t)-before).To(BeNumerically(">=", 4), "three dry-runs and at least one apply")
 }
 
 // requestAndWait requests a reconcile of k and returns k once it was

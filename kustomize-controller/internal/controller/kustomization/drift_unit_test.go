@@ -30,6 +30,11 @@ func TestEditedByOthers(t *testing.T) {
 		{"a hand edit after the apply", meta("1"), meta("2", entry(fieldManager, "", t0), entry("kubectl-edit", "", t1)), true},
 		{"a hand edit in the same second as the apply", meta("1"), meta("2", entry(fieldManager, "", t0), entry("kubectl-edit", "", t0)), true},
 		{"the controller's fields all taken", meta("1"), meta("2", entry("kubectl", "", t0)), true},
+		{"an object being deleted", meta("1"), func() *metav1.PartialObjectMetadata {
+			m := meta("2", entry(fieldManager, "", t0), entry("kubectl-edit", "", t1))
+			m.DeletionTimestamp = &t1
+			return m
+		}(), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			NewWithT(t).Expect(editedByOthers(tt.old, tt.cur, fieldManager)).To(Equal(tt.want))
