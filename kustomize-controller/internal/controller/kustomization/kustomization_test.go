@@ -276,8 +276,14 @@ func TestBadInputChangesNothing(t *testing.T) {
 			g := NewWithT(t)
 			rev := fmt.Sprintf("main@sha1:bad%d", i)
 			publish(t, ns, "repo", rev, tt.files)
-			got := waitFailed(t, k, tt.reason, tt.parts...)
-			g.Expect(got.Status.LastAttemptedRevision).To(Equal(rev))
+			// The patch helper writes the conditions before the other
+			// status fields, and the previous case left Ready=False too:
+			// wait for this revision's attempt.
+			var got *kustomizev1.Kustomization
+			g.Eventually(func() string {
+				got = waitFailed(t, k, tt.reason, tt.parts...)
+				return got.Status.LastAttemptedRevision
+			}, timeout, 100*time.Millisecond).Should(Equal(rev))
 			g.Expect(got.Status.LastAppliedRevision).To(Equal("main@sha1:1"))
 			g.Expect(got.Status.Inventory).To(Equal(good.Status.Inventory), "the inventory must keep every owned object")
 			cm, err := getConfigMap(ns, "cm")
@@ -290,25 +296,6 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestHealthWait(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	deployment := func(name, nodeSelector string) string {
-		return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %s
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: %s}
-  template:
-    metadata:
-      labels: {app: %s}
-    spec:
-      nodeSelector: {type: %s}
-      containers:
-        - name: app
-          image: app:1
-`, name, name, name, nodeSelector)
-	}
 	publish(t, ns, "repo", "main@sha1:1", map[string]string{
 		"good/deploy.yaml": deployment("web", "kwok"),
 		"bad/deploy.yaml":  deployment("stuck", "no-such-node"),

@@ -88,7 +88,9 @@ func TestEmptyBuildGuard(t *testing.T) {
 	}
 }
 
-func kwokDeployment(name string) string {
+// deployment is a one-replica Deployment whose Pods go to nodes of the
+// given type (kwok: the cluster's simulated node; another: none).
+func deployment(name, nodeType string) string {
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -101,11 +103,11 @@ spec:
     metadata:
       labels: {app: %s}
     spec:
-      nodeSelector: {type: kwok}
+      nodeSelector: {type: %s}
       containers:
         - name: app
           image: app:1
-`, name, name, name)
+`, name, name, name, nodeType)
 }
 
 // deploymentTimeline watches the Deployments of ns from the API server and
@@ -165,7 +167,7 @@ func TestPruneLast(t *testing.T) {
 			g := NewWithT(t)
 			ctx := context.Background()
 			ns := newNamespace(t)
-			publish(t, ns, "repo", "main@sha1:1", map[string]string{"app/old.yaml": kwokDeployment("old")})
+			publish(t, ns, "repo", "main@sha1:1", map[string]string{"app/old.yaml": deployment("old", "kwok")})
 			k := newKustomization(ns, "app", "./app", func(k *kustomizev1.Kustomization) {
 				k.Spec.TargetNamespace = ns
 				k.Spec.PruneLast = pruneLast
@@ -174,7 +176,7 @@ func TestPruneLast(t *testing.T) {
 			waitApplied(t, k, "main@sha1:1")
 
 			tl := watchDeployments(t, ns)
-			publish(t, ns, "repo", "main@sha1:2", map[string]string{"app/new.yaml": kwokDeployment("new")})
+			publish(t, ns, "repo", "main@sha1:2", map[string]string{"app/new.yaml": deployment("new", "kwok")})
 			waitApplied(t, k, "main@sha1:2")
 			var available, deleted time.Time
 			g.Eventually(func(g Gomega) {
