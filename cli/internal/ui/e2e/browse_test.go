@@ -66,14 +66,14 @@ func TestBrowseDiffReconcile(t *testing.T) {
 
 	// Resume, then Reconcile: the page says when the controller handled
 	// each request, and the change is applied.
-	g.Expect(do(ctx, chromedp.Click(chromedp.CSS(`button[formaction$="/resume"]`)))).To(Succeed())
+	press(t, ctx, `button[formaction$="/resume"]`)
 	eventuallyText(t, ctx, ".flash", ContainSubstring("resumed; reconcile requested: handled by the controller, ready True"))
 	cm := &corev1.ConfigMap{}
 	g.Eventually(func() string {
 		_ = testCluster.Client.Get(context.Background(), clientKey(f.ns, "settings"), cm)
 		return cm.Data["color"]
 	}, timeout, 250*time.Millisecond).Should(Equal("green"))
-	g.Expect(do(ctx, chromedp.Click(chromedp.CSS(`button[formaction$="/reconcile"]`)))).To(Succeed())
+	press(t, ctx, `button[formaction$="/reconcile"]`)
 	eventuallyText(t, ctx, ".flash", ContainSubstring("reconcile requested: handled by the controller, ready True"))
 	shot(t, ctx, "object")
 }
@@ -88,7 +88,7 @@ func TestLiveUpdate(t *testing.T) {
 	eventuallyText(t, ctx, "#live", Equal("live"))
 	eventuallyText(t, ctx, "table.objects tbody", ContainSubstring("Nothing matches"))
 	g.Expect(do(ctx, chromedp.Navigate(adminUI+"/c/local/Kustomization/"+f.ns+"/late"))).To(Succeed())
-	g.Expect(do(ctx, chromedp.Click(chromedp.CSS(`button[formaction$="/suspend"]`)))).To(Succeed())
+	press(t, ctx, `button[formaction$="/suspend"]`)
 	eventuallyText(t, ctx, ".flash", ContainSubstring("suspended"))
 	eventuallyText(t, ctx, ".summary", ContainSubstring("suspended"))
 
@@ -97,7 +97,7 @@ func TestLiveUpdate(t *testing.T) {
 	eventuallyText(t, other, "table.objects tbody", ContainSubstring("late"))
 	eventuallyText(t, other, "#live", Equal("live"))
 	// Resume in the first tab; the second one updates by itself.
-	g.Expect(do(ctx, chromedp.Click(chromedp.CSS(`button[formaction$="/resume"]`)))).To(Succeed())
+	press(t, ctx, `button[formaction$="/resume"]`)
 	eventuallyText(t, ctx, ".flash", ContainSubstring("resumed; reconcile requested: handled by the controller"))
 	eventuallyText(t, other, "table.objects tbody", ContainSubstring("Nothing matches"))
 }

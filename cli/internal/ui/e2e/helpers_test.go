@@ -62,6 +62,16 @@ func get[T any](ctx context.Context, a chromedp.Action[T]) (T, error) {
 	return chromedp.Run(ctx, a)
 }
 
+// press clicks a button of the part of a page that live updates replace,
+// from the page's script: a click through the input events would have to
+// wait until no refresh is swapping the node it aims at.
+func press(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	NewWithT(t).Eventually(func() error {
+		return do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("document.querySelector(%q).click()", sel)))
+	}, timeout, 200*time.Millisecond).Should(Succeed(), "pressing %s", sel)
+}
+
 // text is the visible text of the first element sel matches, or "" while
 // there is none.
 func text(ctx context.Context, sel string) string {

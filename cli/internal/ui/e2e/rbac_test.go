@@ -70,7 +70,7 @@ func TestNamespaceScopedUser(t *testing.T) {
 
 	g.Expect(do(ctx, chromedp.Click(chromedp.CSS(`table.objects a[href$="/Kustomization/`+team.ns+`/apps"]`)))).To(Succeed())
 	eventuallyText(t, ctx, "h1", Equal("Kustomization "+team.ns+"/apps"))
-	g.Expect(do(ctx, chromedp.Click(chromedp.CSS(`button[formaction$="/reconcile"]`)))).To(Succeed())
+	press(t, ctx, `button[formaction$="/reconcile"]`)
 	eventuallyText(t, ctx, ".error", And(ContainSubstring("forbidden by RBAC"), ContainSubstring("patch"),
 		ContainSubstring("kustomizations"), ContainSubstring("namespace "+team.ns)))
 	shot(t, ctx, "forbidden")
