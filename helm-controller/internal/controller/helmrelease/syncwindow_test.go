@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,32 +12,16 @@ import (
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	policyv1 "github.com/ferrycd/ferry/pkg/apis/policy/v1alpha1"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
-func editWindow(t *testing.T, sw *policyv1.SyncWindow, mutate func(*policyv1.SyncWindow)) {
+// requestReconcile asks for a reconcile of hr, as `flux reconcile` does,
+// and waits until a reconcile handled the request.
+func requestReconcile(t *testing.T, hr *helmv2.HelmRelease) {
 	t.Helper()
-	NewWithT(t).Eventually(func() error {
-		cur := &policyv1.SyncWindow{}
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(sw), cur); err != nil {
-			return err
-		}
-		mutate(cur)
-		return env.Client.Update(context.Background(), cur)
-	}, timeout, 100*time.Millisecond).Should(Succeed())
-}
-
-// requestReconcile sets reconcile.fluxcd.io/requestedAt to v and waits
-// until a reconcile handled it.
-func requestReconcile(t *testing.T, hr *helmv2.HelmRelease, v string) {
-	t.Helper()
-	update(t, hr, func(hr *helmv2.HelmRelease) {
-		if hr.Annotations == nil {
-			hr.Annotations = map[string]string{}
-		}
-		hr.Annotations[fluxmeta.ReconcileRequestAnnotation] = v
-	})
+	token := suite.RequestReconcile(t, env.Client, hr, timeout)
 	waitFor(t, hr, func(g Gomega, hr *helmv2.HelmRelease) {
-		g.Expect(hr.Status.LastHandledReconcileAt).To(Equal(v))
+		g.Expect(hr.Status.LastHandledReconcileAt).To(Equal(token))
 	})
 }
 
@@ -95,7 +78,7 @@ func TestSyncWindowHoldsTheRelease(t *testing.T) {
 	b, err := configMap(t, ns, "app-b")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(env.Client.Delete(ctx, b)).To(Succeed())
-	requestReconcile(t, hr, "blocked")
+	requestReconcile(t, hr)
 	g.Consistently(func(g Gomega) {
 		a, err := configMap(t, ns, "app-a")
 		g.Expect(err).NotTo(HaveOccurred())
@@ -111,14 +94,14 @@ func TestSyncWindowHoldsTheRelease(t *testing.T) {
 	g.Expect(helmList(t, hr)).To(HaveLen(2), "only the two first releases exist")
 
 	// manualSync lets an explicit request through.
-	editWindow(t, freeze, func(sw *policyv1.SyncWindow) { sw.Spec.ManualSync = true })
-	requestReconcile(t, hr, "manual")
+	suite.Edit(t, env.Client, freeze, func(sw *policyv1.SyncWindow) { sw.Spec.ManualSync = true }, timeout)
+	requestReconcile(t, hr)
 	waitReady(t, hr, "2.0.0", 2)
 	syncWindowCondition(t, hr, policyv1.ManualSyncReason)
 	g.Expect(configMap(t, ns, "app-b")).Error().NotTo(HaveOccurred())
 
 	// Suspending the window is the emergency override: the window change
 	// alone requeues the HelmRelease, which is no longer held.
-	editWindow(t, freeze, func(sw *policyv1.SyncWindow) { sw.Spec.Suspend = true; sw.Spec.ManualSync = false })
+	suite.Edit(t, env.Client, freeze, func(sw *policyv1.SyncWindow) { sw.Spec.Suspend = true; sw.Spec.ManualSync = false }, timeout)
 	syncWindowCondition(t, hr, "")
 }
