@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -73,23 +72,8 @@ func runDrift(ctx context.Context, env *Env) (*Result, error) {
 	res.Add(fmt.Sprintf("API server requests while idle, over %s", driftIdle), verbCounts(reqBefore, reqAfter))
 
 	// One requested reconcile of each, nothing changed.
-	token := time.Now().Format(time.RFC3339Nano)
-	var list kustomizev1.KustomizationList
-	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
-		return nil, err
-	}
 	reqBefore, _ = apiServerRequests(ctx, env)
-	for i := range list.Items {
-		k := &list.Items[i]
-		patch := client.MergeFrom(k.DeepCopy())
-		k.Annotations = map[string]string{fluxmeta.ReconcileRequestAnnotation: token}
-		if err := c.Patch(ctx, k, patch); err != nil {
-			return nil, err
-		}
-	}
-	if err := waitKustomizations(ctx, c, ns, env.N, func(k *kustomizev1.Kustomization) bool {
-		return k.Status.LastHandledReconcileAt == token
-	}); err != nil {
+	if err := requestAll(ctx, c, ns, env.N); err != nil {
 		return nil, err
 	}
 	reqAfter, _ = apiServerRequests(ctx, env)

@@ -70,23 +70,8 @@ func runKustomizations(ctx context.Context, env *Env) (*Result, error) {
 	}
 	downloadsBefore, _ := counter(kc.MetricsAddr, "ferry_artifact_downloads_total")
 	reqBefore, _ = sumCounter(kc.MetricsAddr, "rest_client_requests_total")
-	token := time.Now().Format(time.RFC3339Nano)
-	var list kustomizev1.KustomizationList
-	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
-		return nil, err
-	}
 	start = time.Now()
-	for i := range list.Items {
-		k := &list.Items[i]
-		patch := client.MergeFrom(k.DeepCopy())
-		k.Annotations = map[string]string{fluxmeta.ReconcileRequestAnnotation: token}
-		if err := c.Patch(ctx, k, patch); err != nil {
-			return nil, err
-		}
-	}
-	if err := waitKustomizations(ctx, c, ns, env.N, func(k *kustomizev1.Kustomization) bool {
-		return k.Status.LastHandledReconcileAt == token
-	}); err != nil {
+	if err := requestAll(ctx, c, ns, env.N); err != nil {
 		return nil, err
 	}
 	res.Add(fmt.Sprintf("steady-state pass over %d unchanged Kustomizations", env.N), time.Since(start).Round(time.Millisecond).String())
@@ -117,6 +102,27 @@ func runKustomizations(ctx context.Context, env *Env) (*Result, error) {
 	downloadsAfter, _ := counter(kc.MetricsAddr, "ferry_artifact_downloads_total")
 	res.Add("artifact downloads: first pass / unchanged pass", fmt.Sprintf("%.0f / %.0f", downloadsBefore, downloadsAfter-downloadsBefore))
 	return res, nil
+}
+
+// requestAll requests a reconcile of every Kustomization in ns, as
+// `flux reconcile` does, and waits until all n have handled it.
+func requestAll(ctx context.Context, c client.Client, ns string, n int) error {
+	token := time.Now().Format(time.RFC3339Nano)
+	var list kustomizev1.KustomizationList
+	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		k := &list.Items[i]
+		patch := client.MergeFrom(k.DeepCopy())
+		k.Annotations = map[string]string{fluxmeta.ReconcileRequestAnnotation: token}
+		if err := c.Patch(ctx, k, patch); err != nil {
+			return err
+		}
+	}
+	return waitKustomizations(ctx, c, ns, n, func(k *kustomizev1.Kustomization) bool {
+		return k.Status.LastHandledReconcileAt == token
+	})
 }
 
 // startFleet serves one Git repository of 3 small ConfigMaps under app/
