@@ -18,12 +18,14 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	crsource "sigs.k8s.io/controller-runtime/pkg/source"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
@@ -105,7 +107,14 @@ func (r *Reconciler) setupDrift(mgr ctrl.Manager, b *builder.Builder) (*builder.
 	})); err != nil {
 		return nil, err
 	}
-	return b.WatchesRawSource(crsource.Channel(d.events, &handler.EnqueueRequestForObject{})), nil
+	// What is remembered of a Kustomization goes with it.
+	forget := handler.Funcs{DeleteFunc: func(_ context.Context, e event.DeleteEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if k, ok := e.Object.(*kustomizev1.Kustomization); ok {
+			d.forget(k)
+		}
+	}}
+	return b.WatchesRawSource(crsource.Channel(d.events, &handler.EnqueueRequestForObject{})).
+		Watches(&kustomizev1.Kustomization{}, forget), nil
 }
 
 // watch starts the informers the objects' kinds still lack.
