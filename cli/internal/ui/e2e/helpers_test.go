@@ -105,7 +105,11 @@ func shot(t *testing.T, ctx context.Context, name string) {
 		dir = t.TempDir()
 	}
 	g := NewWithT(t)
-	buf, err := get(ctx, chromedp.FullScreenshot(100))
+	// A full-page capture waits for a stable frame, which a page being
+	// refreshed live on a busy machine can take longer than do's bound to give.
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	buf, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 	g.Expect(err).NotTo(HaveOccurred())
 	img, err := png.Decode(bytes.NewReader(buf))
 	g.Expect(err).NotTo(HaveOccurred())
