@@ -73,9 +73,9 @@ func TestBrowseDiffReconcile(t *testing.T) {
 		_ = testCluster.Client.Get(context.Background(), clientKey(f.ns, "settings"), cm)
 		return cm.Data["color"]
 	}, timeout, 250*time.Millisecond).Should(Equal("green"))
+	shot(t, ctx, "object")
 	press(t, ctx, `button[formaction$="/reconcile"]`)
 	eventuallyText(t, ctx, ".flash", ContainSubstring("reconcile requested: handled by the controller, ready True"))
-	shot(t, ctx, "object")
 }
 
 // TestLiveUpdate proves a change reaches an open overview through the
