@@ -61,6 +61,7 @@ func TestBrowseDiffReconcile(t *testing.T) {
 	eventuallyText(t, ctx, ".summary", ContainSubstring("suspended"))
 	g.Expect(do(ctx, chromedp.Click(chromedp.CSS("#show-diff")))).To(Succeed())
 	eventuallyText(t, ctx, "#diff", And(ContainSubstring("changed"), ContainSubstring("settings"), ContainSubstring("-  color: blue"), ContainSubstring("+  color: green")))
+	g.Expect(do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("diff-panel").scrollIntoView()`))).To(Succeed())
 	shot(t, ctx, "object-diff")
 	g.Expect(html(t, ctx)).NotTo(ContainSubstring(f.secret), "the Secret's value must never reach the page")
 
