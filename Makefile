@@ -24,6 +24,10 @@ RACE_PACKAGES := pkg:./artifact/fetch,./artifact/server,./kubeclient \
   source-controller:./internal/helm \
   notification-controller:./internal/events,./internal/httpserver,./internal/ttlset,./internal/webhook
 
+# The helm-controller tests of concurrent releases on one target, which only
+# the race detector can fail, run under -race against the API server.
+HELM_RACE_TESTS := ^TestConcurrentReleasesOneTarget$$
+
 # The fuzz targets make fuzz runs one after another, as <module>:<package>:<target>;
 # make test runs their seed corpora (testdata/fuzz) as ordinary tests.
 FUZZ_TARGETS := pkg:./artifact/untar:FuzzUntar pkg:./artifact/fetch:FuzzParseDigest \
@@ -97,6 +101,7 @@ test: vet chromium ## Run every test, including the end-to-end suite, against a 
 	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...) || failed="$$failed $$m"; done; \
 	for e in $(RACE_PACKAGES); do m=$${e%%:*}; p=$${e#*:}; \
 	  (cd $$m && go test $(GO_TEST_FLAGS) -race -timeout $(TEST_TIMEOUT) $${p//,/ }) || failed="$$failed $$m(-race)"; done; \
+	(cd helm-controller && go test $(GO_TEST_FLAGS) -race -timeout $(TEST_TIMEOUT) -run '$(HELM_RACE_TESTS)' ./internal/controller/helmrelease/) || failed="$$failed helm-controller(-race)"; \
 	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi
 
 .PHONY: fuzz
