@@ -118,6 +118,23 @@ status:
 		want: Summary{Namespace: "ns", Kind: "Kustomization", Name: "apps", Ready: ReadyFalse,
 			Reason: "BuildFailed", Message: "kustomize build failed", Revision: "main@sha1:def", Stalled: true},
 	}, {
+		name: "sync policy state joins the Ready message",
+		yaml: `
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: ns}
+status:
+  lastAppliedRevision: main@sha1:abc
+  retries: 2
+  nextRetryAt: "2026-12-07T10:00:00Z"
+  conditions:
+  - {type: Ready, status: "True", reason: ReconciliationSucceeded, message: "Applied revision: main@sha1:abc"}
+  - {type: SyncWindow, status: "True", reason: SyncWindowBlocked, message: "sync blocked: denied by active window ns/freeze"}
+  - {type: Drifted, status: "True", reason: OutOfSync, message: "ConfigMap/ns/cm: .data.key"}`,
+		want: Summary{Namespace: "ns", Kind: "Kustomization", Name: "apps", Ready: ReadyTrue, Reason: "ReconciliationSucceeded",
+			Message:  "Applied revision: main@sha1:abc; sync blocked: denied by active window ns/freeze; drifted: ConfigMap/ns/cm: .data.key; retry 2 at 2026-12-07T10:00:00Z",
+			Revision: "main@sha1:abc"},
+	}, {
 		name: "helm release shows its chart version",
 		yaml: `
 apiVersion: helm.toolkit.fluxcd.io/v2

@@ -1,6 +1,7 @@
 package objects
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -68,8 +69,42 @@ func Summarize(obj *unstructured.Unstructured) Summary {
 			s.Stalled = c.Status == metav1.ConditionTrue
 		}
 	}
+	s.Message = withPolicyState(obj, s.Message)
 	s.Revision = Revision(obj)
 	return s
+}
+
+// withPolicyState appends what Ferry's sync policy holds for the object to
+// its Ready message, so `ferry get` and the UI show it beside Flux's status:
+// a sync window blocking it, drift reported in warn mode, and retries under
+// spec.retry. Objects of Flux's own controllers carry none of these.
+func withPolicyState(obj *unstructured.Unstructured, msg string) string {
+	var notes []string
+	for _, c := range Conditions(obj) {
+		if c.Status != metav1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case "SyncWindow":
+			notes = append(notes, c.Message)
+		case "Drifted":
+			notes = append(notes, "drifted: "+c.Message)
+		}
+	}
+	if n, _, _ := unstructured.NestedInt64(obj.Object, "status", "retries"); n > 0 {
+		note := fmt.Sprintf("retry %d", n)
+		if next, _, _ := unstructured.NestedString(obj.Object, "status", "nextRetryAt"); next != "" {
+			note += " at " + next
+		}
+		notes = append(notes, note)
+	}
+	for _, n := range notes {
+		if msg != "" {
+			msg += "; "
+		}
+		msg += n
+	}
+	return msg
 }
 
 // Conditions reads status.conditions; malformed entries are skipped.
