@@ -67,6 +67,14 @@ type HelmChartSpec struct {
 	// place.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// verify makes the controller check the chart's cosign signature against
+	// trusted public keys before it is pulled. Supported only for charts
+	// from a HelmRepository of type oci: a HelmChart from another source that
+	// asks for verification is refused rather than served unverified.
+	// Dependencies that are not packaged inside the chart are not verified.
+	// +optional
+	Verify *OCIRepositoryVerification `json:"verify,omitempty"`
 }
 
 // LocalHelmChartSourceReference names the source of a chart in the HelmChart's

@@ -69,6 +69,12 @@ type OCIRepositorySpec struct {
 	// +optional
 	Ignore *string `json:"ignore,omitempty"`
 
+	// verify makes the controller check the artifact's cosign signature
+	// against trusted public keys before it is pulled; an artifact without a
+	// valid signature is refused and the previous artifact stays.
+	// +optional
+	Verify *OCIRepositoryVerification `json:"verify,omitempty"`
+
 	// insecure allows a plain-HTTP registry.
 	// +optional
 	Insecure bool `json:"insecure,omitempty"`
@@ -113,6 +119,27 @@ type OCILayerSelector struct {
 	// +kubebuilder:validation:Enum=extract;copy
 	// +optional
 	Operation string `json:"operation,omitempty"`
+}
+
+// OCIRepositoryVerification says how to verify an OCI artifact's signature.
+// Ferry verifies cosign signatures made with a key pair (cosign sign --key)
+// and stored in the registry under the sha256-<digest>.sig tag. Flux's
+// keyless verification (matchOIDCIdentity, Fulcio certificates and the Rekor
+// transparency log) and its notation provider are not implemented, so the
+// schema rejects them; so does a verify without secretRef, which Flux reads
+// as keyless.
+type OCIRepositoryVerification struct {
+	// provider is the signing technology; only cosign.
+	// +kubebuilder:validation:Enum=cosign
+	// +kubebuilder:default:=cosign
+	// +required
+	Provider string `json:"provider"`
+
+	// secretRef names a Secret in the same namespace whose entries ending in
+	// .pub hold the trusted public keys (PEM, as cosign generate-key-pair
+	// writes cosign.pub); a signature made with any one of them verifies.
+	// +required
+	SecretRef fluxmeta.LocalObjectReference `json:"secretRef"`
 }
 
 // OCIRepositoryStatus is what the source-controller last observed and stored.
