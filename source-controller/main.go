@@ -37,6 +37,9 @@ func main() {
 			&sourcev1.GitRepository{}, &sourcev1.HelmRepository{}, &sourcev1.HelmChart{}, &sourcev1.OCIRepository{},
 			&sourceextv1.ArtifactGenerator{},
 		},
+		// Artifacts live on the leader's disk only; its Service selects the
+		// Pod this label marks (see config/manager/source-controller).
+		LabelLeaderPod: true,
 	}, opts, func(s *manager.Setup) error {
 		return controller.Setup(context.Background(), s, storage, opts.Concurrent)
 	})

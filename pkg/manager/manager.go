@@ -67,6 +67,11 @@ type Controller struct {
 	// labelled reconcile.fluxcd.io/watch=Enabled. A watch on Secrets without
 	// an entry here caches every Secret of the cluster.
 	Watched map[client.Object]labels.Selector
+	// LabelLeaderPod makes the leader keep LeaderLabel on its own Pod (named
+	// by POD_NAME and POD_NAMESPACE) and off every other, for a controller
+	// whose Service must reach the leader: the source-controller, whose
+	// artifacts only the leader's storage holds.
+	LabelLeaderPod bool
 	// RESTConfig, when set, replaces --kubeconfig, KUBECONFIG and the
 	// in-cluster config; tests pass their cluster's.
 	RESTConfig *rest.Config
@@ -184,6 +189,13 @@ func New(c Controller, opts options.Options) (*Setup, error) {
 		return nil, fmt.Errorf("unable to create the manager: %w", err)
 	}
 	probes.SetupChecks(mgr, log)
+	if c.LabelLeaderPod {
+		if l := newLeaderLabeler(mgr.GetAPIReader(), mgr.GetClient(), log, c.Name); l != nil {
+			if err := mgr.Add(l); err != nil {
+				return nil, err
+			}
+		}
+	}
 
 	recorder, err := events.NewRecorder(log, opts.EventsAddr, c.Name, events.WithManager(mgr), events.WithRetryMax(2))
 	if err != nil {

@@ -7,4 +7,7 @@ package controller
 // +kubebuilder:rbac:groups=source.toolkit.fluxcd.io,resources=gitrepositories/finalizers;helmrepositories/finalizers;helmcharts/finalizers;ocirepositories/finalizers,verbs=get;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// The leader labels its own Pod and unlabels the former leader's, in its
+// own namespace only, so the Service routes artifact downloads to it.
+// +kubebuilder:rbac:groups="",namespace=ferry-system,resources=pods,verbs=get;list;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
