@@ -21,7 +21,7 @@ TEST_TIMEOUT ?= 30m
 # <module>:<package>[,<package>...]. All are unit tests that need no cluster,
 # which keeps the extra run short.
 RACE_PACKAGES := pkg:./artifact/fetch,./artifact/server,./kubeclient \
-  source-controller:./internal/helm \
+  source-controller:./internal/helm,./internal/buildcache \
   notification-controller:./internal/events,./internal/httpserver,./internal/ttlset,./internal/webhook
 
 # The helm-controller tests of concurrent releases on one target, which only
