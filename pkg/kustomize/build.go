@@ -60,6 +60,13 @@ type Options struct {
 	// Decryptor, when set, decrypts secretGenerator inputs before kustomize
 	// reads them.
 	Decryptor Decryptor
+	// MaxReadBytes refuses a build that would read more bytes of files from
+	// the artifact, before kustomize parses the file that crosses it; 0
+	// means no limit. See limits.go.
+	MaxReadBytes int64
+	// MaxObjects refuses a build that produces more objects; 0 means no
+	// limit.
+	MaxObjects int
 }
 
 // changesKustomization reports whether any spec field is merged into the
@@ -90,6 +97,7 @@ func Build(root, path string, opts Options) ([]*unstructured.Unstructured, error
 		return nil, err
 	}
 	fsys := newOverlay(root)
+	fsys.maxRead = opts.MaxReadBytes
 	if !fsys.IsDir(dir) {
 		return nil, fmt.Errorf("spec.path %q: no such directory in the artifact", path)
 	}
@@ -104,7 +112,7 @@ func Build(root, path string, opts Options) ([]*unstructured.Unstructured, error
 		k, err = readKustomization(fsys, file)
 	}
 	if err != nil {
-		return nil, err
+		return nil, limitOr(fsys, err)
 	}
 	if err := mergeSpec(k, opts); err != nil {
 		return nil, err
@@ -124,12 +132,15 @@ func Build(root, path string, opts Options) ([]*unstructured.Unstructured, error
 		}
 	}
 	if err := inspect(fsys, dir, k, file, opts); err != nil {
-		return nil, err
+		return nil, limitOr(fsys, err)
 	}
 	_, customSchema := k["openapi"]
 	m, err := runKustomize(fsys, dir, customSchema)
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build of %s failed: %w", dir, err)
+		return nil, limitOr(fsys, fmt.Errorf("kustomize build of %s failed: %w", dir, err))
+	}
+	if err := checkObjects(m.Size(), opts.MaxObjects); err != nil {
+		return nil, err
 	}
 	return toUnstructured(m)
 }

@@ -35,6 +35,12 @@ type overlay struct {
 	// files and dirs are the in-memory layer, keyed by clean virtual path.
 	files map[string][]byte
 	dirs  map[string]bool
+	// maxRead caps the bytes of distinct files read from disk (0: no cap);
+	// read counts them, charged holds the files counted and exceeded is the
+	// first read refused (see charge).
+	maxRead, read int64
+	charged       map[string]bool
+	exceeded      *LimitError
 }
 
 var _ filesys.FileSystem = (*overlay)(nil)
@@ -154,6 +160,9 @@ func (o *overlay) Open(path string) (filesys.File, error) {
 	r, err := o.real(p)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: unwrapPathError(err)}
+	}
+	if err := o.charge(p, r); err != nil {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
 	f, err := os.Open(r)
 	if err != nil {
@@ -294,6 +303,9 @@ func (o *overlay) ReadFile(path string) ([]byte, error) {
 	r, err := o.real(p)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: unwrapPathError(err)}
+	}
+	if err := o.charge(p, r); err != nil {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
 	data, err := os.ReadFile(r)
 	if err != nil {

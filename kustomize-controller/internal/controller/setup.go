@@ -24,7 +24,20 @@ type Options struct {
 	InsecureKubeConfigExec bool
 	// CacheDir holds extracted artifacts, keyed by digest.
 	CacheDir string
+	// Limits bound each build (--max-build-size, --max-build-objects).
+	Limits kustomization.BuildLimits
 }
+
+// Default build limits. The object cap keeps status.inventory (about 100
+// bytes an entry) well inside the 1.5 MiB etcd allows an object, so the
+// status patch that records an apply cannot fail after the apply; the size
+// cap is far above real manifest sets (the largest common CRD bundles are a
+// few MiB) and below the size at which kustomize's in-memory model of the
+// input needs a GiB (see docs/bounds.md).
+const (
+	DefaultMaxBuildSize    int64 = 32 << 20
+	DefaultMaxBuildObjects       = 5000
+)
 
 // BindFlags registers the options.
 func (o *Options) BindFlags(fs *pflag.FlagSet) {
@@ -36,6 +49,10 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 		"Default service account used for impersonation.")
 	fs.BoolVar(&o.InsecureKubeConfigExec, "insecure-kubeconfig-exec", false,
 		"Allow use of the user.exec section in kubeconfigs provided for remote apply.")
+	fs.Int64Var(&o.Limits.MaxReadBytes, "max-build-size", DefaultMaxBuildSize,
+		"The most bytes of manifests one Kustomization's build may read from its artifact; a build over it is refused and nothing is applied or pruned. 0 means no limit.")
+	fs.IntVar(&o.Limits.MaxObjects, "max-build-objects", DefaultMaxBuildObjects,
+		"The most objects one Kustomization's build may produce; a build over it is refused and nothing is applied or pruned. 0 means no limit.")
 	fs.StringVar(&o.CacheDir, "artifact-cache-path", filepath.Join(os.TempDir(), "kustomize-controller-artifacts"),
 		"Where fetched source artifacts are extracted and cached by digest.")
 }
@@ -59,6 +76,7 @@ func Setup(ctx context.Context, s *manager.Setup, opts Options, concurrent int) 
 		Concurrent:           concurrent,
 		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
 		NoRemoteBases:        opts.NoRemoteBases,
+		Limits:               opts.Limits,
 	}
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		return err

@@ -177,12 +177,17 @@ func (r *Reconciler) build(ctx context.Context, s *scope) error {
 		Components:      obj.Spec.Components,
 		CommonMetadata:  obj.Spec.CommonMetadata,
 		NoRemoteBases:   r.NoRemoteBases,
+		MaxReadBytes:    r.Limits.MaxReadBytes,
+		MaxObjects:      r.Limits.MaxObjects,
 	}
 	if dec != nil {
 		opts.Decryptor = dec
 	}
 	objects, err := kustomize.Build(s.dir, obj.Spec.Path, opts)
 	if err != nil {
+		if refused := limitRefused(err); refused != nil {
+			return refused
+		}
 		return buildFailed(obj, err)
 	}
 	// Decrypt before substituting, as Flux does, so variables inside

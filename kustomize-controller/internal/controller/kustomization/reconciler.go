@@ -40,6 +40,8 @@ type Reconciler struct {
 	NoCrossNamespaceRefs bool
 	// NoRemoteBases refuses kustomize remote bases (--no-remote-bases).
 	NoRemoteBases bool
+	// Limits bound each build.
+	Limits BuildLimits
 
 	// drift watches applied objects and remembers the last applies.
 	drift *driftWatcher
