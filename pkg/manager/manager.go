@@ -14,6 +14,7 @@ import (
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	fluxclient "github.com/fluxcd/pkg/runtime/client"
 	"github.com/fluxcd/pkg/runtime/events"
+	"github.com/fluxcd/pkg/runtime/leaderelection"
 	"github.com/fluxcd/pkg/runtime/logger"
 	"github.com/fluxcd/pkg/runtime/metrics"
 	"github.com/fluxcd/pkg/runtime/probes"
@@ -151,6 +152,19 @@ func cacheOptions(c Controller, opts options.Options) (cache.Options, error) {
 	return cacheOpts, nil
 }
 
+// leaderElectionID names the lease of controller name. Shards (replicas
+// split by --watch-label-selector) each need a lease of their own, or only
+// one shard would ever run; the ID carries a hash of the selector, as
+// Flux's controllers do, so a shard's replicas share one lease and
+// different shards never do.
+func leaderElectionID(name, watchLabelSelector string) string {
+	base := name + "-leader-election"
+	if watchLabelSelector == "" {
+		return base
+	}
+	return leaderelection.GenerateID(base, watchLabelSelector)
+}
+
 // New sets up logging and builds a manager for controller c from opts. The
 // kubeconfig comes from c.RESTConfig or else from --kubeconfig, KUBECONFIG
 // or the in-cluster config, as controller-runtime resolves it.
@@ -177,7 +191,7 @@ func New(c Controller, opts options.Options) (*Setup, error) {
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthAddr,
 		LeaderElection:                opts.LeaderElection.Enable,
-		LeaderElectionID:              c.Name + "-leader-election",
+		LeaderElectionID:              leaderElectionID(c.Name, opts.WatchLabelSelector),
 		LeaderElectionNamespace:       options.RuntimeNamespace(),
 		LeaderElectionReleaseOnCancel: opts.LeaderElection.ReleaseOnCancel,
 		LeaseDuration:                 &leaseDuration,

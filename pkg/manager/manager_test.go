@@ -64,3 +64,14 @@ func TestCacheOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestLeaderElectionID(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect(leaderElectionID("kustomize-controller", "")).To(Equal("kustomize-controller-leader-election"))
+	shard1 := leaderElectionID("kustomize-controller", "sharding.fluxcd.io/key=shard1")
+	shard2 := leaderElectionID("kustomize-controller", "sharding.fluxcd.io/key=shard2")
+	g.Expect(shard1).To(HavePrefix("kustomize-controller-leader-election-"))
+	g.Expect(shard1).NotTo(Equal(shard2), "each shard elects its own leader")
+	g.Expect(leaderElectionID("kustomize-controller", "sharding.fluxcd.io/key=shard1")).To(Equal(shard1),
+		"the replicas of one shard share a lease")
+}
