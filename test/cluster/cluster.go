@@ -60,6 +60,11 @@ type Cluster struct {
 
 	env   *envtest.Environment
 	procs []*exec.Cmd
+	// apiserver is the kube-apiserver StartAPIServer started after an
+	// outage, and apiserverArgs the command line it runs; both are nil until
+	// StopAPIServer.
+	apiserver     *exec.Cmd
+	apiserverArgs []string
 }
 
 // Start starts a cluster in the given mode and waits until it serves.
@@ -196,6 +201,10 @@ func (c *Cluster) Stop() error {
 		}
 	}
 	c.procs = nil
+	if c.apiserver != nil {
+		_ = stopCmd(c.apiserver)
+		c.apiserver = nil
+	}
 	err := c.env.Stop()
 	_ = os.RemoveAll(c.Dir)
 	return err
