@@ -29,6 +29,11 @@ type Server struct {
 	*gittestserver.GitServer
 	uploads sync.Map // repo path -> *atomic.Int64
 	mu      sync.Mutex
+	// fault is the current Fault; requests counts requests seen under
+	// Flapping, and failed those the server failed on purpose.
+	fault    atomic.Int32
+	requests atomic.Int64
+	failed   atomic.Int64
 }
 
 // Start starts an HTTP Git server over a temporary directory. Call
@@ -42,7 +47,7 @@ func Start() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{GitServer: gs}
-	gs.AddHTTPMiddlewares(s.countUploads)
+	gs.AddHTTPMiddlewares(s.injectFaults, s.countUploads)
 	if err := gs.StartHTTP(); err != nil {
 		return nil, err
 	}
