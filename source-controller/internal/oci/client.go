@@ -19,6 +19,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -188,9 +189,9 @@ func highestTag(tags []string, constraint, filter string) (string, error) {
 // mediaType, or the first layer when mediaType is empty. The reader checks
 // the layer's digest as it is read.
 func (c *Client) Layer(ctx context.Context, ref name.Reference, mediaType string) (io.ReadCloser, error) {
-	img, err := remote.Image(ref, c.remote(ctx)...)
+	img, err := c.Image(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("failed to fetch manifest of '%s': %w", ref, err)
+		return nil, err
 	}
 	m, err := img.Manifest()
 	if err != nil {
@@ -214,6 +215,17 @@ func (c *Client) Layer(ctx context.Context, ref name.Reference, mediaType string
 		return nil, &NotFoundError{What: fmt.Sprintf("artifact '%s' has no layers", ref)}
 	}
 	return nil, &NotFoundError{What: fmt.Sprintf("artifact '%s' has no layer of media type '%s'", ref, mediaType)}
+}
+
+// Image returns the manifest at ref; its blobs are downloaded, and checked
+// against their digests, as they are read. The cosign verifier reads
+// signature images with it.
+func (c *Client) Image(ctx context.Context, ref name.Reference) (v1.Image, error) {
+	img, err := remote.Image(ref, c.remote(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("failed to fetch manifest of '%s': %w", ref, err)
+	}
+	return img, nil
 }
 
 // NotFoundError says what the registry does not hold.
