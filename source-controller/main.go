@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 
+	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -22,8 +23,10 @@ func main() {
 	var (
 		opts    options.Options
 		storage controller.StorageOptions
+		limits  controller.HelmLimits
 	)
-	manager.ParseFlags(&opts, storage.BindFlags)
+	manager.ParseFlags(&opts, func(fs *pflag.FlagSet) { storage.BindFlags(fs); limits.BindFlags(fs) })
+	limits.Apply()
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))

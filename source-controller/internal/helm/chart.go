@@ -17,6 +17,9 @@ import (
 func LoadArchive(data []byte, name, version string) (*chart.Chart, error) {
 	ch, err := loader.LoadArchive(bytes.NewReader(data))
 	if err != nil {
+		if oversize := explainOversize(data); oversize != nil {
+			return nil, oversize
+		}
 		return nil, fmt.Errorf("failed to load chart archive: %w", err)
 	}
 	if err := ch.Validate(); err != nil {
