@@ -16,37 +16,55 @@ import (
 	"github.com/ferrycd/ferry/test/gitserver"
 )
 
+// countedResources are the resources whose API requests the hr scenarios
+// report per release.
+var countedResources = []string{"helmreleases", "helmcharts", "helmrepositories", "secrets", "configmaps", "events"}
+
 // runHelmReleases installs N releases of a small chart (3 ConfigMaps, no
-// hooks) kept in Git through one HelmChart, measures the time to all Ready,
-// then requests a reconcile of each with nothing changed and checks that no
-// release was upgraded and no object written.
+// hooks) written the way Flux users write them and Flux's own benchmark
+// runs them: spec.chart per release, so one HelmChart each, all from one
+// HelmRepository. It measures the time to all Ready and the API requests
+// per release, then requests a reconcile of each with nothing changed and
+// checks that no release was upgraded and no object written.
 func runHelmReleases(ctx context.Context, env *Env) (*Result, error) {
-	c, err := benchClient(env)
+	url, stop, err := serveHelmRepository()
 	if err != nil {
 		return nil, err
 	}
+	defer stop()
+	const ns = "bench-hr"
+	interval := metav1.Duration{Duration: time.Hour}
+	repo := &sourcev1.HelmRepository{
+		ObjectMeta: metav1.ObjectMeta{Name: "charts", Namespace: ns},
+		Spec:       sourcev1.HelmRepositorySpec{URL: url, Interval: interval},
+	}
+	return benchHelmReleases(ctx, env, ns, []client.Object{repo}, func(hr *helmv2.HelmRelease) {
+		hr.Spec.Chart = &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{
+			Chart: "small", Version: "1.0.0",
+			SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: "charts"},
+		}}
+	})
+}
+
+// runSharedHelmReleases installs N releases that all share one HelmChart
+// (from Git) through spec.chartRef: the chart is fetched and packaged
+// once, so the figures are the helm-controller's alone.
+func runSharedHelmReleases(ctx context.Context, env *Env) (*Result, error) {
 	srv, err := gitserver.Start()
 	if err != nil {
 		return nil, err
 	}
 	defer srv.Close()
-	const ns = "bench-hr"
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		return nil, err
-	}
-	files := map[string]string{
-		"charts/small/Chart.yaml":  "apiVersion: v2\nname: small\nversion: 1.0.0\n",
-		"charts/small/values.yaml": "greeting: hello\n",
-	}
-	for _, n := range []string{"a", "b", "c"} {
-		files["charts/small/templates/"+n+".yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-" + n +
-			"\ndata:\n  greeting: {{ .Values.greeting | quote }}\n"
+	files := map[string]string{}
+	for name, content := range benchChart {
+		files["charts/small/"+name] = content
 	}
 	if _, err := srv.Commit("bench/charts.git", "main", "chart", files); err != nil {
 		return nil, err
 	}
+	const ns = "bench-hr-shared"
 	interval := metav1.Duration{Duration: time.Hour}
-	objs := []client.Object{
+	sources := []client.Object{
 		&sourcev1.GitRepository{
 			ObjectMeta: metav1.ObjectMeta{Name: "charts", Namespace: ns},
 			Spec: sourcev1.GitRepositorySpec{URL: srv.URL("bench/charts.git"), Interval: interval,
@@ -58,21 +76,38 @@ func runHelmReleases(ctx context.Context, env *Env) (*Result, error) {
 				SourceRef: sourcev1.LocalHelmChartSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "charts"}},
 		},
 	}
-	for _, o := range objs {
+	return benchHelmReleases(ctx, env, ns, sources, func(hr *helmv2.HelmRelease) {
+		hr.Spec.ChartRef = &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.HelmChartKind, Name: "small"}
+	})
+}
+
+// benchHelmReleases creates namespace ns with the sources, then N
+// HelmReleases hr-<i> completed by chart, and measures them.
+func benchHelmReleases(ctx context.Context, env *Env, ns string, sources []client.Object, chart func(*helmv2.HelmRelease)) (*Result, error) {
+	c, err := benchClient(env)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return nil, err
+	}
+	reqBefore, err := apiRequests(ctx, env.Cluster.Config)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	start := time.Now()
+	for _, o := range sources {
 		if err := c.Create(ctx, o); err != nil {
 			return nil, err
 		}
 	}
-	res := &Result{}
-	start := time.Now()
 	for i := range env.N {
 		hr := &helmv2.HelmRelease{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("hr-%d", i), Namespace: ns},
-			Spec: helmv2.HelmReleaseSpec{
-				Interval: interval,
-				ChartRef: &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.HelmChartKind, Name: "small"},
-			},
+			Spec:       helmv2.HelmReleaseSpec{Interval: metav1.Duration{Duration: time.Hour}},
 		}
+		chart(hr)
 		if err := c.Create(ctx, hr); err != nil {
 			return nil, err
 		}
@@ -84,6 +119,12 @@ func runHelmReleases(ctx context.Context, env *Env) (*Result, error) {
 	}
 	res.Add(fmt.Sprintf("time to all %d HelmReleases Ready (sources created at the same time)", env.N),
 		time.Since(start).Round(time.Millisecond).String())
+	reqAfter, err := apiRequests(ctx, env.Cluster.Config)
+	if err != nil {
+		return nil, err
+	}
+	res.Add("API requests per release, install (API server's apiserver_request_total; includes the bench's own create of each HelmRelease)",
+		perObject(reqBefore, reqAfter, env.N, countedResources...))
 	hc := env.Controllers["helm-controller"]
 	first, err := reconcileDurations(hc.MetricsAddr, helmv2.HelmReleaseKind)
 	if err != nil {
@@ -106,6 +147,7 @@ func runHelmReleases(ctx context.Context, env *Env) (*Result, error) {
 	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 		return nil, err
 	}
+	reqBefore = reqAfter
 	start = time.Now()
 	for i := range list.Items {
 		hr := &list.Items[i]
@@ -121,6 +163,11 @@ func runHelmReleases(ctx context.Context, env *Env) (*Result, error) {
 		return nil, err
 	}
 	res.Add(fmt.Sprintf("steady-state pass over %d unchanged HelmReleases", env.N), time.Since(start).Round(time.Millisecond).String())
+	if reqAfter, err = apiRequests(ctx, env.Cluster.Config); err != nil {
+		return nil, err
+	}
+	res.Add("API requests per unchanged reconcile (includes the bench's own patch of the annotation)",
+		perObject(reqBefore, reqAfter, env.N, countedResources...))
 	second, err := reconcileDurations(hc.MetricsAddr, helmv2.HelmReleaseKind)
 	if err != nil {
 		return nil, err

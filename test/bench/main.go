@@ -55,8 +55,10 @@ var scenarios = map[string]Scenario{
 		Controllers: []string{"source-controller"}, Run: runGitRepos},
 	"ks": {Doc: "Kustomizations from one GitRepository, each applying 3 ConfigMaps, to Ready; then a pass with nothing changed",
 		Controllers: []string{"source-controller", "kustomize-controller"}, Run: runKustomizations},
-	"hr": {Doc: "HelmReleases of a small chart (3 objects, no hooks) to Ready; then a pass with nothing changed",
+	"hr": {Doc: "HelmReleases of a small chart (3 objects, no hooks), each with its own HelmChart (spec.chart) from one HelmRepository, to Ready; then a pass with nothing changed",
 		Controllers: []string{"source-controller", "helm-controller"}, Run: runHelmReleases},
+	"hr-shared": {Doc: "HelmReleases of a small chart (3 objects, no hooks) sharing one HelmChart from Git (spec.chartRef) to Ready; then a pass with nothing changed",
+		Controllers: []string{"source-controller", "helm-controller"}, Run: runSharedHelmReleases},
 	"drift": {Doc: "Kustomizations of 3 ConfigMaps watched for drift: idle CPU, RSS and API requests with nothing changing, requests of an unchanged reconcile, then 100 hand edits healed (p50/p95)",
 		Controllers: []string{"source-controller", "kustomize-controller"}, DefaultN: 1000, Run: runDrift},
 	"webhook": {Doc: "a push announced through a Receiver webhook until the new revision is applied and Ready",
@@ -69,6 +71,7 @@ func main() {
 	name := flag.String("scenario", "startup", "scenario to run: "+strings.Join(names(), ", "))
 	n := flag.Int("n", 100, "scenario size (objects)")
 	out := flag.String("out", "", "report file (default: bench-<scenario>.md in the repository root)")
+	flag.BoolVar(&defaultFlags, "default-flags", false, "run the controllers at their default flags, as users do, instead of the bench's --concurrent")
 	flag.Parse()
 	nGiven := false
 	flag.Visit(func(f *flag.Flag) { nGiven = nGiven || f.Name == "n" })
@@ -118,7 +121,11 @@ func run(name string, n int, out string) error {
 	addrs, args := harness.Args(work)
 	env.Addrs = addrs
 	for _, ctl := range ctls {
-		p, err := harness.Start(ctx, c, work, work, ctl, append(withoutEvents(args[ctl], ctls), concurrency[ctl]...)...)
+		extra := concurrency[ctl]
+		if defaultFlags {
+			extra = nil
+		}
+		p, err := harness.Start(ctx, c, work, work, ctl, append(withoutEvents(args[ctl], ctls), extra...)...)
 		if err != nil {
 			return err
 		}
@@ -138,8 +145,11 @@ func run(name string, n int, out string) error {
 	return writeReport(out, name, sc, n, res)
 }
 
+// defaultFlags leaves concurrency out (--default-flags).
+var defaultFlags bool
+
 // concurrency gives the controllers under load more workers than the
-// default.
+// default; reports label figures measured with it "tuned".
 var concurrency = map[string][]string{
 	"source-controller":    {"--concurrent=8"},
 	"kustomize-controller": {"--concurrent=10"},
@@ -169,7 +179,11 @@ func writeReport(out, name string, sc Scenario, n int, res *Result) error {
 	}
 	host, _ := os.Hostname()
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Ferry benchmark: %s\n\n%s (N=%d)\n\n", name, sc.Doc, n)
+	flags := "tuned: " + fmt.Sprint(concurrency)
+	if defaultFlags {
+		flags = "default flags"
+	}
+	fmt.Fprintf(&b, "# Ferry benchmark: %s\n\n%s (N=%d, %s)\n\n", name, sc.Doc, n, flags)
 	fmt.Fprintf(&b, "- date: %s\n- machine: %s, %s/%s, %d CPUs\n- Go: %s\n- control plane: %s\n\n",
 		time.Now().UTC().Format(time.RFC3339), host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
 		runtime.Version(), filepath.Base(os.Getenv("FERRY_CLUSTER_BINS")))
