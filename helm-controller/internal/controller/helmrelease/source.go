@@ -167,7 +167,7 @@ func (r *Reconciler) getArtifact(ctx context.Context, s *scope) error {
 	a := src.GetArtifact()
 	if a == nil {
 		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.dependencyRequeue(),
-			fmt.Errorf("%s '%s' has no artifact yet", kind, key))
+			fmt.Errorf("%s '%s' has no artifact yet%s", kind, key, whyNotReady(src)))
 	}
 	if observed < src.GetGeneration() {
 		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.dependencyRequeue(),
@@ -296,4 +296,20 @@ func chartRevision(c *chart.Chart) string {
 		return ""
 	}
 	return c.Metadata.Name + "@" + c.Metadata.Version
+}
+
+// whyNotReady is ": " and the source's Ready message when it says why it
+// failed, so that a HelmRelease shows the cause (a chart over a size limit,
+// a missing version) and not only that it waits.
+func whyNotReady(src client.Object) string {
+	g, ok := src.(interface{ GetConditions() []metav1.Condition })
+	if !ok {
+		return ""
+	}
+	for _, c := range g.GetConditions() {
+		if c.Type == fluxmeta.ReadyCondition && c.Status == metav1.ConditionFalse && c.Message != "" {
+			return ": " + c.Message
+		}
+	}
+	return ""
 }
