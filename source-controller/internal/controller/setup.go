@@ -93,6 +93,10 @@ func Setup(ctx context.Context, s *manager.Setup, opts StorageOptions, concurren
 	)
 	c := mgr.GetClient()
 	indexes := helm.NewIndexCache(indexCacheSize)
+	charts, err := helmchart.NewChartCache(store)
+	if err != nil {
+		return err
+	}
 	// The generator downloads its sources' artifacts like any consumer, so
 	// it reads ExternalArtifacts of other producers too; the cache lives
 	// outside the served storage.
@@ -105,7 +109,7 @@ func Setup(ctx context.Context, s *manager.Setup, opts StorageOptions, concurren
 	}{
 		&gitrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Concurrent: concurrent},
 		&helmrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: concurrent},
-		&helmchart.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: concurrent},
+		&helmchart.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Charts: charts, Concurrent: concurrent},
 		&ocirepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Concurrent: concurrent},
 		&artifactgenerator.Reconciler{Client: c, Finisher: finisher, Storage: store, Fetcher: fetcher, Concurrent: concurrent},
 	}

@@ -16,7 +16,7 @@ import (
 // storeArtifact stores the packaged chart as <name>-<revision>.tgz and
 // records it in status, or confirms the stored artifact when nothing was
 // built. Sets ArtifactInStorage, StorageOperationFailed and Ready.
-func (r *Reconciler) storeArtifact(_ context.Context, s *scope) error {
+func (r *Reconciler) storeArtifact(ctx context.Context, s *scope) error {
 	obj := s.obj
 	if s.packaged == "" {
 		obj.Status.ObservedSourceArtifactRevision = s.sourceRevision
@@ -25,11 +25,7 @@ func (r *Reconciler) storeArtifact(_ context.Context, s *scope) error {
 	}
 	a := r.Storage.NewArtifact(sourcev1.HelmChartKind, obj.Namespace, obj.Name, s.revision,
 		fmt.Sprintf("%s-%s.tgz", s.chartName, s.revision))
-	f, err := os.Open(s.packaged)
-	if err == nil {
-		err = r.Storage.CopyFile(&a, f)
-		f.Close()
-	}
+	err := r.store(&a, s)
 	if err != nil {
 		err = fmt.Errorf("failed to store chart: %w", err)
 		conditions.MarkTrue(obj, sourcev1.StorageOperationFailedCondition, sourcev1.ArchiveOperationFailedReason, "%s", err)
@@ -52,8 +48,26 @@ func (r *Reconciler) storeArtifact(_ context.Context, s *scope) error {
 	if changed {
 		r.Event(obj, s.revision, corev1.EventTypeNormal, reason, msg)
 	}
-	if _, err := r.Storage.GarbageCollect(a); err != nil {
+	deleted, err := r.Storage.GarbageCollect(a)
+	if err != nil {
 		r.Event(obj, s.revision, corev1.EventTypeWarning, "GarbageCollectionFailed", err.Error())
 	}
+	if len(deleted) > 0 {
+		r.pruneCharts(ctx)
+	}
 	return nil
+}
+
+// store writes the packaged chart as artifact a: a link to the shared build,
+// or a copy of a chart built for this HelmChart alone.
+func (r *Reconciler) store(a *fluxmeta.Artifact, s *scope) error {
+	if e := s.cached; e != nil {
+		return r.Storage.Link(a, e.Path, e.Digest, e.Size)
+	}
+	f, err := os.Open(s.packaged)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return r.Storage.CopyFile(a, f)
 }

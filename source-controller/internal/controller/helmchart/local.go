@@ -26,12 +26,19 @@ import (
 // and nothing is packaged when the version to serve is already stored (with
 // reconcileStrategy ChartVersion, an unchanged Chart.yaml version).
 func (r *Reconciler) buildFromGit(ctx context.Context, s *scope) error {
-	obj, src := s.obj, s.gitRepo
+	obj := s.obj
 	if a := obj.Status.Artifact; a != nil && obj.Status.ObservedSourceArtifactRevision == s.sourceRevision &&
 		upToDate(obj, a.Revision) {
 		s.revision = a.Revision
 		return nil
 	}
+	return r.shared(ctx, s, gitBuildKey(s), func() error { return r.packageFromGit(ctx, s) })
+}
+
+// packageFromGit unpacks the source, loads the chart with its dependencies
+// and values files and packages it, unless its version is already served.
+func (r *Reconciler) packageFromGit(ctx context.Context, s *scope) error {
+	obj, src := s.obj, s.gitRepo
 	dir, err := os.MkdirTemp("", "helmchart-")
 	if err != nil {
 		return outcome.RetryErr(sourcev1.DirCreationFailedReason, err)

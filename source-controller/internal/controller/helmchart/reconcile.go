@@ -15,6 +15,7 @@ import (
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/source-controller/internal/buildcache"
 	"github.com/ferrycd/ferry/source-controller/internal/controller/sourcestatus"
 )
 
@@ -42,6 +43,10 @@ type scope struct {
 	pulled bool
 	// valuesFiles are the values files merged into the chart.
 	valuesFiles []string
+	// cached is the shared build packaged names, to link rather than copy;
+	// release lets the cache prune it once it is linked.
+	cached  *buildcache.Entry[builtChart]
+	release func()
 }
 
 // reconcile runs the steps in order and stops at the first error.
@@ -50,6 +55,9 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.HelmChart) err
 	defer func() {
 		if s.dir != "" {
 			_ = os.RemoveAll(s.dir)
+		}
+		if s.release != nil {
+			s.release()
 		}
 	}()
 	for _, step := range []func(context.Context, *scope) error{

@@ -34,6 +34,9 @@ type Reconciler struct {
 	// Indexes caches parsed repository indexes by artifact digest; shared
 	// with the HelmRepository reconciler. May be nil.
 	Indexes *helm.IndexCache
+	// Charts shares identical chart builds between HelmCharts. May be nil:
+	// each HelmChart then builds its own.
+	Charts *ChartCache
 	// Concurrent is how many HelmCharts reconcile at once.
 	Concurrent int
 }
@@ -79,9 +82,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // removeArtifacts deletes the object's artifacts from storage before its
-// finalizer is removed.
-func (r *Reconciler) removeArtifacts(_ context.Context, obj *sourcev1.HelmChart) error {
-	return r.Storage.RemoveAll(sourcev1.HelmChartKind, obj.Namespace, obj.Name)
+// finalizer is removed, and the shared builds only they linked to.
+func (r *Reconciler) removeArtifacts(ctx context.Context, obj *sourcev1.HelmChart) error {
+	if err := r.Storage.RemoveAll(sourcev1.HelmChartKind, obj.Namespace, obj.Name); err != nil {
+		return err
+	}
+	r.pruneCharts(ctx)
+	return nil
 }
 
 // chartsOf maps a source of kind to the HelmCharts built from it.

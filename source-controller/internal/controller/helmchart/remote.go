@@ -40,6 +40,13 @@ func (r *Reconciler) buildFromIndex(ctx context.Context, s *scope) error {
 	if upToDate(obj, s.revision) {
 		return nil
 	}
+	return r.shared(ctx, s, indexBuildKey(s, cv), func() error { return r.pullFromIndex(ctx, s, cv) })
+}
+
+// pullFromIndex downloads version cv of the chart, checks it against the
+// index's digest and makes it the artifact to store.
+func (r *Reconciler) pullFromIndex(ctx context.Context, s *scope, cv *helm.ChartVersion) error {
+	obj, repo := s.obj, s.helmRepo
 	if len(cv.URLs) == 0 {
 		return fetchFailed(obj, sourcev1.ChartPullErrorReason,
 			fmt.Errorf("chart '%s' version '%s' has no download URL in the index", cv.Name, cv.Version))

@@ -27,6 +27,7 @@ var (
 	gitSrv  *gitserver.Server
 	store   *storage.Storage
 	indexes *helm.IndexCache
+	charts  *ChartCache
 )
 
 // TestMain starts one API server, one git server, and the GitRepository,
@@ -49,6 +50,9 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		indexes = helm.NewIndexCache(4)
+		if charts, err = NewChartCache(store); err != nil {
+			return err
+		}
 		finisher := outcome.Finisher{Scheme: scheme, Recorder: e.Recorder}
 		c := e.Manager.GetClient()
 		for _, r := range []interface {
@@ -56,7 +60,7 @@ func TestMain(m *testing.M) {
 		}{
 			&gitrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Concurrent: 2},
 			&helmrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: 2},
-			&Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: 4},
+			&Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Charts: charts, Concurrent: 4},
 		} {
 			if err := r.SetupWithManager(e.Ctx, e.Manager); err != nil {
 				return err
