@@ -44,6 +44,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.OCIRepository)
 	for _, step := range []func(context.Context, *scope) error{
 		r.checkStorage,
 		r.resolve,
+		r.verify,
 		r.pull,
 		r.storeArtifact,
 	} {
