@@ -96,10 +96,11 @@ func (r *Reconciler) buildFromRegistry(ctx context.Context, s *scope) error {
 		return buildFailed(obj, sourcev1.ChartPackageErrorReason, err)
 	}
 	s.chartName = obj.Spec.Chart
-	if upToDate(obj, s.revision) {
-		return nil
+	ref, err := r.chartRef(ctx, s, client, version)
+	if err != nil || ref == nil {
+		return err
 	}
-	data, err := helm.PullOCIChart(ctx, client, repo.Spec.URL, obj.Spec.Chart, version)
+	data, err := helm.PullOCIChartRef(ctx, client, ref, obj.Spec.Chart, version)
 	if err != nil {
 		return registryFailed(obj, repo, err)
 	}
@@ -140,21 +141,16 @@ func (r *Reconciler) useArchive(s *scope, data []byte, version string) error {
 }
 
 // loadIndex returns the parsed index stored as artifact a, from the cache
-// when another reconcile parsed it already.
+// when another reconcile parsed it already; reconciles that miss at once
+// parse it once between them.
 func (r *Reconciler) loadIndex(a fluxmeta.Artifact) (*helm.Index, error) {
-	if idx, ok := r.Indexes.Get(a.Digest); ok {
-		return idx, nil
-	}
-	data, err := os.ReadFile(r.Storage.LocalPath(a))
-	if err != nil {
-		return nil, err
-	}
-	idx, err := helm.ParseIndex(data)
-	if err != nil {
-		return nil, err
-	}
-	r.Indexes.Put(a.Digest, idx)
-	return idx, nil
+	return r.Indexes.Load(a.Digest, func() (*helm.Index, error) {
+		data, err := os.ReadFile(r.Storage.LocalPath(a))
+		if err != nil {
+			return nil, err
+		}
+		return helm.ParseIndex(data)
+	})
 }
 
 // invalidReference reports a chart or version missing from the source.
