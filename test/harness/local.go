@@ -71,3 +71,14 @@ func (p *Process) LogTail(n int) string {
 	}
 	return string(out[max(0, len(out)-n):])
 }
+
+// Exited says whether the process has ended, for a fault test to tell a
+// controller that crashed from one that rode out the fault.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
