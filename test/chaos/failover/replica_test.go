@@ -104,7 +104,7 @@ func (r *replica) start(t *testing.T) {
 	p, err := harness.Start(context.Background(), testCluster, binDir, dir, r.controller, slices.Concat(r.args, electionFlags)...)
 	g.Expect(err).NotTo(HaveOccurred())
 	r.proc = p
-	g.Expect(p.WaitReady(2*time.Minute)).To(Succeed())
+	g.Expect(p.WaitReady(2 * time.Minute)).To(Succeed())
 	r.setReady(t, true)
 }
 
