@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	gcrname "github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/ferrycd/ferry/source-controller/internal/oci"
 )
@@ -44,11 +45,28 @@ func OCIChartVersion(ctx context.Context, c *oci.Client, repoURL, name, constrai
 // PullOCIChart downloads version of chart name from the OCI repository
 // repoURL, up to MaxChartSize.
 func PullOCIChart(ctx context.Context, c *oci.Client, repoURL, name, version string) ([]byte, error) {
-	repo, err := c.Repository(strings.TrimSuffix(repoURL, "/") + "/" + name)
+	tag, err := OCIChartTag(c, repoURL, name, version)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := c.Layer(ctx, repo.Tag(strings.ReplaceAll(version, "+", "_")), ChartLayerMediaType)
+	return PullOCIChartRef(ctx, c, tag, name, version)
+}
+
+// OCIChartTag returns the tag of version of chart name in the OCI
+// repository repoURL, with '+' written as '_'.
+func OCIChartTag(c *oci.Client, repoURL, name, version string) (gcrname.Tag, error) {
+	repo, err := c.Repository(strings.TrimSuffix(repoURL, "/") + "/" + name)
+	if err != nil {
+		return gcrname.Tag{}, err
+	}
+	return repo.Tag(strings.ReplaceAll(version, "+", "_")), nil
+}
+
+// PullOCIChartRef downloads the chart at ref, a tag or the digest whose
+// signature was verified, up to MaxChartSize; name and version are for
+// messages.
+func PullOCIChartRef(ctx context.Context, c *oci.Client, ref gcrname.Reference, name, version string) ([]byte, error) {
+	rc, err := c.Layer(ctx, ref, ChartLayerMediaType)
 	if err != nil {
 		return nil, err
 	}

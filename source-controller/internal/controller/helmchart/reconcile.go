@@ -127,8 +127,11 @@ func (r *Reconciler) resolveSource(ctx context.Context, s *scope) error {
 
 // build fetches or packages the chart from the source, unless the stored
 // artifact already serves the version it would produce. Sets FetchFailed
-// and BuildFailed on failure.
+// and BuildFailed on failure, SourceVerified with spec.verify.
 func (r *Reconciler) build(ctx context.Context, s *scope) error {
+	if err := refuseUnverifiable(s); err != nil {
+		return err
+	}
 	var err error
 	switch {
 	case s.gitRepo != nil:

@@ -73,11 +73,22 @@ func verify(ctx context.Context, c client.Reader, reg *oci.Client, ns string, sp
 }
 
 // Failed marks SourceVerified False with err and returns the error that
-// stops the reconcile with Ready=False, reason VerificationError.
+// stops the reconcile with Ready=False, reason VerificationError, retried
+// with backoff.
 func Failed(obj Object, err error) error {
+	return outcome.RetryErr(sourcev1.VerificationErrorReason, mark(obj, err))
+}
+
+// Unsupported is Failed for a spec that cannot be verified at all: the
+// object stalls until its spec changes.
+func Unsupported(obj Object, err error) error {
+	return outcome.StallErr(sourcev1.VerificationErrorReason, mark(obj, err))
+}
+
+func mark(obj Object, err error) error {
 	err = fmt.Errorf("failed to verify the signature using provider '%s': %w", provider, err)
 	conditions.MarkFalse(obj, sourcev1.SourceVerifiedCondition, sourcev1.VerificationErrorReason, "%s", err)
-	return outcome.RetryErr(sourcev1.VerificationErrorReason, err)
+	return err
 }
 
 // provider is the only spec.verify.provider the schema accepts.
