@@ -58,7 +58,8 @@ func (f *Finisher) now() time.Time {
 
 // Finish records the result of a reconcile that started at start and whose
 // steps returned err, patches the status once through patcher, and returns
-// what controller-runtime should do next.
+// what controller-runtime should do next. Under Lifecycle a status that
+// alone changed is one request (writeStatus).
 //
 // On success the caller has already set Ready=True with its own message; on
 // failure Ready=False carries the error's reason and message. Stalled and
@@ -129,11 +130,7 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 		f.Event(obj, "", corev1.EventTypeWarning, e.Reason, e.Error())
 	}
 
-	opts := f.patchOptions()
-	if finished {
-		opts = append(opts, patch.WithStatusObservedGeneration{})
-	}
-	if perr := patcher.Patch(ctx, obj, opts...); perr != nil {
+	if perr := f.writeStatus(ctx, patcher, obj, finished); perr != nil {
 		if apierrors.IsNotFound(perr) || !obj.GetDeletionTimestamp().IsZero() && errors.Is(perr, context.Canceled) {
 			return reconcile.Result{}, nil
 		}
@@ -182,7 +179,7 @@ func (f *Finisher) metricsRef(obj Object) corev1.ObjectReference {
 // Progress patches the status mid-reconcile, so users see a long step
 // (a health check) while it runs. Failures are left to Finish.
 func (f *Finisher) Progress(ctx context.Context, patcher *patch.SerialPatcher, obj Object) {
-	_ = patcher.Patch(ctx, obj, f.patchOptions()...)
+	_ = f.writeStatus(ctx, patcher, obj, false)
 }
 
 func (f *Finisher) patchOptions() []patch.Option {

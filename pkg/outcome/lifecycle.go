@@ -67,6 +67,7 @@ func (l Lifecycle[T]) Run(ctx context.Context, key types.NamespacedName, obj T) 
 		return ctrl.Result{}, nil
 	}
 	patcher := patch.NewSerialPatcher(obj, l.Client)
+	ctx = withStatusBase(ctx, l.Client, obj)
 	err := l.Steps(ctx, obj, patcher)
 	return l.Finisher.Finish(ctx, patcher, obj, start, err)
 }

@@ -13,6 +13,7 @@ package suite
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"testing"
 
@@ -41,6 +42,9 @@ type Options struct {
 	// controller binaries do: the API server has priority and fairness, and a
 	// throttled client makes timeouts in tests report the wrong thing.
 	NoRateLimit bool
+	// WrapTransport, when set, wraps the manager's transport, so a test can
+	// see every request the reconcilers make (a counting RoundTripper).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// Ready, when set, runs after the manager's cache has synced and before
 	// the tests, to wait for what the manager serves besides its cache.
 	Ready func(*Env) error
@@ -101,6 +105,10 @@ func run(m *testing.M, opts Options, register func(*Env) error) (int, error) {
 	if opts.NoRateLimit {
 		cfg = rest.CopyConfig(cfg)
 		cfg.QPS, cfg.Burst = -1, -1
+	}
+	if opts.WrapTransport != nil {
+		cfg = rest.CopyConfig(cfg)
+		cfg.Wrap(opts.WrapTransport)
 	}
 	if e.Manager, err = ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  opts.Scheme,

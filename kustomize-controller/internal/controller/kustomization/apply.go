@@ -26,7 +26,8 @@ const fieldManager = "kustomize-controller"
 // apply applies the objects in stages (CRDs and Namespaces first, waiting
 // until they are established) with server-side apply, writing only objects
 // that differ from the cluster, and records the inventory. An object the API
-// server rejects fails the dry-run before anything is written. An unchanged
+// server rejects fails before any existing object is written; applyObjects
+// says how few requests that takes. An unchanged
 // build whose objects nobody edited is not applied at all, and in drift
 // detection's warn mode a build already applied is only compared
 // (skipOrReport).
@@ -69,7 +70,7 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	if skip || err != nil {
 		return err
 	}
-	cs, err := s.manager.ApplyAllStaged(ctx, s.objects, opts)
+	cs, objects, err := r.applyObjects(ctx, s, opts)
 	if cs != nil {
 		s.applied = cs
 		// Keep every object still owned in the inventory, even when the apply
@@ -79,7 +80,7 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	if err != nil {
 		return outcome.RetryErr(kustomizev1.ReconciliationFailedReason, fmt.Errorf("apply failed: %w", err))
 	}
-	r.recordApplied(s, hash, cs)
+	r.recordApplied(s, hash, cs, objects)
 	if changes := changed(cs); changes != "" {
 		r.Event(obj, s.artifact.Revision, corev1.EventTypeNormal, "Progressing", changes)
 	}

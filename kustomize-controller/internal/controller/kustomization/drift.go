@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -73,6 +75,16 @@ type appliedState struct {
 	// changes is the last change set, reused as this reconcile's when the
 	// apply is skipped (health checks wait for its entries).
 	changes *ssa.ChangeSet
+	// applied holds, per object, the hash of what was applied and the UID
+	// the apply answered with: an object whose build did not change and
+	// that nobody edited since needs no request at all (applyObjects).
+	applied map[object.ObjMetadata]objectApplied
+}
+
+// objectApplied is what the last apply of one object left.
+type objectApplied struct {
+	hash uint64
+	uid  types.UID
 }
 
 func newDriftWatcher(cfg *rest.Config, mapper meta.RESTMapper) (*driftWatcher, error) {
@@ -175,6 +187,16 @@ func slim(obj any) (any, error) {
 	out.Name, out.Namespace, out.ResourceVersion, out.UID = m.Name, m.Namespace, m.ResourceVersion, m.UID
 	out.DeletionTimestamp = m.DeletionTimestamp
 	out.Labels = map[string]string{ownerNameLabel: m.Labels[ownerNameLabel], ownerNamespaceLabel: m.Labels[ownerNamespaceLabel]}
+	out.Annotations = keepKeys(m.Annotations, nil)
+	out.Labels = keepKeys(m.Labels, out.Labels)
+	if _, ok := m.Annotations[corev1.LastAppliedConfigAnnotation]; ok {
+		// Only its presence matters (it asks for a metadata cleanup), not
+		// its value, which holds a whole copy of the object.
+		if out.Annotations == nil {
+			out.Annotations = map[string]string{}
+		}
+		out.Annotations[corev1.LastAppliedConfigAnnotation] = ""
+	}
 	for _, f := range m.ManagedFields {
 		if f.Subresource == "" {
 			out.ManagedFields = append(out.ManagedFields, metav1.ManagedFieldsEntry{Manager: f.Manager, Operation: f.Operation, Time: f.Time})
@@ -210,6 +232,27 @@ func editedByOthers(old, cur *metav1.PartialObjectMetadata, fieldManager string)
 		}
 	}
 	return false
+}
+
+// selectorKeys are the labels and annotations the apply's selectors look at
+// on the live object (exclusions, force); slim keeps them so the apply can
+// decide from the cache without reading the object.
+var selectorKeys = []string{
+	kustomizev1.ReconcileAnnotation, kustomizev1.SSAAnnotation, kustomizev1.ForceAnnotation, kustomizev1.PruneAnnotation,
+}
+
+// keepKeys copies the selectorKeys present in from into into (allocated
+// when nil and something is to be kept).
+func keepKeys(from, into map[string]string) map[string]string {
+	for _, k := range selectorKeys {
+		if v, ok := from[k]; ok {
+			if into == nil {
+				into = map[string]string{}
+			}
+			into[k] = v
+		}
+	}
+	return into
 }
 
 func (d *driftWatcher) onUpdate(gvk schema.GroupVersionKind, oldObj, newObj any) {
@@ -301,15 +344,85 @@ func (d *driftWatcher) begin(obj *kustomizev1.Kustomization) {
 	delete(d.dirty, client.ObjectKeyFromObject(obj))
 }
 
-// record remembers a successful apply of obj.
-func (d *driftWatcher) record(obj *kustomizev1.Kustomization, digest, hash string, cs *ssa.ChangeSet) {
-	st := &appliedState{uid: obj.UID, digest: digest, hash: hash, generation: obj.Generation, changes: cs, objects: map[object.ObjMetadata]bool{}}
+// record remembers a successful apply of obj; applied holds what is known
+// of each object applied (nil when nothing is).
+func (d *driftWatcher) record(obj *kustomizev1.Kustomization, digest, hash string, cs *ssa.ChangeSet, applied map[object.ObjMetadata]objectApplied) {
+	st := &appliedState{uid: obj.UID, digest: digest, hash: hash, generation: obj.Generation, changes: cs, objects: map[object.ObjMetadata]bool{}, applied: applied}
 	for _, e := range cs.Entries {
 		st.objects[e.ObjMetadata] = true
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.applied[client.ObjectKeyFromObject(obj)] = st
+}
+
+// lastApplied returns what obj's last apply left of each object, nil when
+// nothing is remembered of this Kustomization (a restart, a new UID).
+func (d *driftWatcher) lastApplied(obj *kustomizev1.Kustomization) map[object.ObjMetadata]objectApplied {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st := d.applied[client.ObjectKeyFromObject(obj)]; st != nil && st.uid == obj.UID {
+		return st.applied
+	}
+	return nil
+}
+
+// waitSynced starts the watches of the objects' kinds and waits, up to
+// wait, until they have listed, so the apply can tell from the cache which
+// objects exist. False when they did not in time.
+func (d *driftWatcher) waitSynced(ctx context.Context, objects []*unstructured.Unstructured, wait time.Duration) bool {
+	if d.synced(objects) {
+		return true
+	}
+	if err := d.watch(objects); err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for !d.synced(objects) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+// cached returns the cached metadata of the object o names, and whether
+// the cache of its kind can answer at all (watched and listed). A nil
+// result from a cache that can answer means no object with the owner label
+// exists by that name.
+func (d *driftWatcher) cached(o *unstructured.Unstructured) (*metav1.PartialObjectMetadata, bool) {
+	d.mu.Lock()
+	inf, ok := d.informers[o.GroupVersionKind()]
+	d.mu.Unlock()
+	if !ok || !inf.HasSynced() {
+		return nil, false
+	}
+	gvk := o.GroupVersionKind()
+	m, err := d.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, false
+	}
+	key := o.GetName()
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		if o.GetNamespace() == "" {
+			return nil, false
+		}
+		key = o.GetNamespace() + "/" + key
+	}
+	item, exists, err := inf.GetStore().GetByKey(key)
+	if err != nil {
+		return nil, false
+	}
+	if !exists {
+		return nil, true
+	}
+	live, ok := item.(*metav1.PartialObjectMetadata)
+	return live, ok
 }
 
 // forget drops what is remembered of obj, so its next reconcile applies.

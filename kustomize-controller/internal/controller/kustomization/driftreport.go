@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/ssa"
 	corev1 "k8s.io/api/core/v1"
@@ -54,7 +55,7 @@ func (r *Reconciler) skipOrReport(ctx context.Context, s *scope, opts ssa.ApplyO
 // recordApplied marks obj in sync after a successful apply and remembers
 // the apply, with watches on its objects' kinds, so the next unchanged
 // reconcile can be skipped. Sets Drifted=False with Synced.
-func (r *Reconciler) recordApplied(s *scope, hash string, cs *ssa.ChangeSet) {
+func (r *Reconciler) recordApplied(s *scope, hash string, cs *ssa.ChangeSet, objects map[object.ObjMetadata]objectApplied) {
 	obj := s.obj
 	conditions.MarkFalse(obj, kustomizev1.DriftedCondition, kustomizev1.SyncedReason,
 		"the cluster matches revision %s", s.artifact.Revision)
@@ -66,7 +67,7 @@ func (r *Reconciler) recordApplied(s *scope, hash string, cs *ssa.ChangeSet) {
 		d.forget(obj)
 		return
 	}
-	d.record(obj, s.artifact.Digest, hash, cs)
+	d.record(obj, s.artifact.Digest, hash, cs, objects)
 }
 
 // reportDrift compares every built object with the cluster by server-side
@@ -95,7 +96,7 @@ func (r *Reconciler) reportDrift(ctx context.Context, s *scope, hash string, opt
 	}
 	s.applied = cs
 	if r.drift.watch(s.objects) == nil {
-		r.drift.record(obj, s.artifact.Digest, hash, cs)
+		r.drift.record(obj, s.artifact.Digest, hash, cs, nil)
 	}
 	if len(drifted) == 0 {
 		conditions.MarkFalse(obj, kustomizev1.DriftedCondition, kustomizev1.SyncedReason,

@@ -50,6 +50,8 @@ func TestMain(m *testing.M) {
 		// As in the controller binaries (the API server has priority and
 		// fairness), no client-side rate limit.
 		NoRateLimit: true,
+		// Every request the reconciler makes is counted (TestRequestBudget).
+		WrapTransport: requests.wrap,
 	}
 	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
 		env = e.Cluster

@@ -1,0 +1,132 @@
+package outcome
+
+import (
+	"context"
+
+	"github.com/fluxcd/pkg/runtime/patch"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// The patch helper writes a status in two requests, the conditions (read
+// again, merged with the owned-conditions rules, retried on conflict) and
+// then the other fields. A reconcile is the only writer of its object's
+// status in the common case, so Lifecycle writes it in one merge patch of
+// the status subresource, locked on the resourceVersion the reconcile
+// started from: nobody else wrote meanwhile, or the API server answers
+// Conflict and the patch helper does the careful merge as before. Anything
+// beyond the status changed (metadata, spec) goes through the helper too.
+
+// statusBase is the object as last written in this reconcile, the base of
+// the next status patch.
+type statusBase struct {
+	client client.Client
+	before client.Object
+}
+
+type statusBaseKey struct{}
+
+// withStatusBase returns ctx carrying obj, as read, as the status base.
+func withStatusBase(ctx context.Context, c client.Client, obj client.Object) context.Context {
+	return context.WithValue(ctx, statusBaseKey{}, &statusBase{client: c, before: obj.DeepCopyObject().(client.Object)})
+}
+
+func statusBaseFrom(ctx context.Context) *statusBase {
+	b, _ := ctx.Value(statusBaseKey{}).(*statusBase)
+	return b
+}
+
+// patchStatus writes obj's status in one request. done is false when that
+// cannot be done (more than the status changed, or the object moved since
+// the base was read): the caller falls back to the patch helper.
+func (b *statusBase) patchStatus(ctx context.Context, obj client.Object, owner string) (done bool, err error) {
+	before, err := runtime.DefaultUnstructuredConverter.ToUnstructured(b.before)
+	if err != nil {
+		return false, nil
+	}
+	after, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return false, nil
+	}
+	if !sameOutsideStatus(before, after) {
+		return false, nil
+	}
+	if equality.Semantic.DeepEqual(before["status"], after["status"]) {
+		return true, nil
+	}
+	err = b.client.Status().Patch(ctx, obj, client.MergeFromWithOptions(b.before, client.MergeFromWithOptimisticLock{}),
+		client.FieldOwner(owner))
+	if apierrors.IsConflict(err) {
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	b.before = obj.DeepCopyObject().(client.Object)
+	return true, nil
+}
+
+// sameOutsideStatus reports whether two objects differ in nothing but their
+// status (and the bookkeeping metadata the server keeps).
+func sameOutsideStatus(a, b map[string]any) bool {
+	strip := func(m map[string]any) map[string]any {
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			if k != "status" {
+				out[k] = v
+			}
+		}
+		md, _ := out["metadata"].(map[string]any)
+		if md != nil {
+			c := make(map[string]any, len(md))
+			for k, v := range md {
+				if k != "resourceVersion" && k != "managedFields" {
+					c[k] = v
+				}
+			}
+			out["metadata"] = c
+		}
+		return out
+	}
+	return equality.Semantic.DeepEqual(strip(a), strip(b))
+}
+
+// setObservedGeneration sets status.observedGeneration to the object's
+// generation, what patch.WithStatusObservedGeneration does for the helper.
+func setObservedGeneration(obj client.Object) error {
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return err
+	}
+	if _, ok := u["status"]; !ok {
+		return nil
+	}
+	if err := unstructured.SetNestedField(u, obj.GetGeneration(), "status", "observedGeneration"); err != nil {
+		return err
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(u, obj)
+}
+
+// writeStatus is how Finish and Progress write: one status patch when the
+// reconcile runs under Lifecycle and only the status changed, else the
+// patch helper.
+func (f *Finisher) writeStatus(ctx context.Context, patcher *patch.SerialPatcher, obj Object, observed bool) error {
+	opts := f.patchOptions()
+	if observed {
+		opts = append(opts, patch.WithStatusObservedGeneration{})
+	}
+	if b := statusBaseFrom(ctx); b != nil {
+		if observed {
+			if err := setObservedGeneration(obj); err != nil {
+				return err
+			}
+		}
+		if done, err := b.patchStatus(ctx, obj, f.fieldOwner()); done {
+			return err
+		}
+	}
+	return patcher.Patch(ctx, obj, opts...)
+}
