@@ -103,7 +103,7 @@ func waitRevision(t *testing.T, obj *sourcev1.HelmChart, revision string) *sourc
 }
 
 // waitSourceReady waits until a source has an artifact and is Ready.
-func waitSourceReady(t *testing.T, obj interface {
+func waitSourceReady(t testing.TB, obj interface {
 	client.Object
 	conditions.Getter
 	GetArtifact() *fluxmeta.Artifact

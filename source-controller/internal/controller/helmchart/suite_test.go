@@ -28,6 +28,9 @@ var (
 	store   *storage.Storage
 	indexes *helm.IndexCache
 	charts  *ChartCache
+	// mgr is the manager the reconcilers run in, for benchmarks that watch
+	// its cache.
+	mgr ctrl.Manager
 )
 
 // TestMain starts one API server, one git server, and the GitRepository,
@@ -38,9 +41,9 @@ func TestMain(m *testing.M) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
-	opts := suite.Options{Scheme: scheme, Controller: "source-controller"}
+	opts := suite.Options{Scheme: scheme, Controller: "source-controller", NoRateLimit: true}
 	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
-		env = e.Cluster
+		env, mgr = e.Cluster, e.Manager
 		var err error
 		if gitSrv, err = gitserver.Start(); err != nil {
 			return err
