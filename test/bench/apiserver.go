@@ -46,7 +46,12 @@ func apiRequests(ctx context.Context, cfg *rest.Config) (map[string]float64, err
 		if err != nil {
 			return nil, err
 		}
-		key := strings.ToLower(labels["verb"]) + " " + labels["resource"]
+		verb := strings.ToLower(labels["verb"])
+		if labels["dry_run"] != "" {
+			// Server-side dry-runs are counted apart from the writes.
+			verb += "(dry-run)"
+		}
+		key := verb + " " + labels["resource"]
 		if s := labels["subresource"]; s != "" {
 			key += "/" + s
 		}

@@ -25,6 +25,9 @@ type Env struct {
 	Controllers map[string]*harness.Process
 	Addrs       harness.Addrs
 	N           int
+	// Restart stops a controller and starts it again with the same flags,
+	// replacing it in Controllers (start-up with objects already present).
+	Restart func(ctx context.Context, name string) (*harness.Process, error)
 }
 
 // Result is a scenario's figures, as rows of the report's table.
@@ -59,6 +62,8 @@ var scenarios = map[string]Scenario{
 		Controllers: []string{"source-controller", "helm-controller"}, Run: runHelmReleases},
 	"hr-shared": {Doc: "HelmReleases of a small chart (3 objects, no hooks) sharing one HelmChart from Git (spec.chartRef) to Ready; then a pass with nothing changed",
 		Controllers: []string{"source-controller", "helm-controller"}, Run: runSharedHelmReleases},
+	"ks-fleet": {Doc: "Kustomizations from one GitRepository, each applying 3 ConfigMaps (interval 10m), to Ready; the steady state with nothing changing (CPU over --steady); kustomize-controller restarted with all present (ready, first reconcile, all reconciled again)",
+		Controllers: []string{"source-controller", "kustomize-controller"}, DefaultN: 10000, Run: runKSFleet},
 	"drift": {Doc: "Kustomizations of 3 ConfigMaps watched for drift: idle CPU, RSS and API requests with nothing changing, requests of an unchanged reconcile, then 100 hand edits healed (p50/p95)",
 		Controllers: []string{"source-controller", "kustomize-controller"}, DefaultN: 1000, Run: runDrift},
 	"webhook": {Doc: "a push announced through a Receiver webhook until the new revision is applied and Ready",
@@ -120,17 +125,33 @@ func run(name string, n int, out string) error {
 	env := &Env{Cluster: c, Controllers: map[string]*harness.Process{}, N: n}
 	addrs, args := harness.Args(work)
 	env.Addrs = addrs
-	for _, ctl := range ctls {
+	startCtl := func(ctx context.Context, ctl string) (*harness.Process, error) {
 		extra := concurrency[ctl]
 		if defaultFlags {
 			extra = nil
 		}
-		p, err := harness.Start(ctx, c, work, work, ctl, append(withoutEvents(args[ctl], ctls), extra...)...)
+		return harness.Start(ctx, c, work, work, ctl, append(withoutEvents(args[ctl], ctls), extra...)...)
+	}
+	for _, ctl := range ctls {
+		p, err := startCtl(ctx, ctl)
 		if err != nil {
 			return err
 		}
-		defer p.Stop()
 		env.Controllers[ctl] = p
+	}
+	defer func() {
+		for _, p := range env.Controllers {
+			p.Stop()
+		}
+	}()
+	env.Restart = func(ctx context.Context, ctl string) (*harness.Process, error) {
+		env.Controllers[ctl].Stop()
+		p, err := startCtl(ctx, ctl)
+		if err != nil {
+			return nil, err
+		}
+		env.Controllers[ctl] = p
+		return p, nil
 	}
 	res, err := sc.Run(ctx, env)
 	if err != nil {

@@ -73,11 +73,11 @@ func TestDecideStep(t *testing.T) {
 			}), last, true, 7, stepUnchanged},
 		{"as applied, edited since: dry-run and apply", desired(nil),
 			live(func(m *metav1.PartialObjectMetadata) {
-				m.ManagedFields = append(m.ManagedFields, other("kubectl-edit", metav1.ManagedFieldsOperationUpdate, t1))
+				m.ManagedFields = append(m.ManagedFields, other("an-operator", metav1.ManagedFieldsOperationUpdate, t1))
 			}), last, true, 7, stepUpdate},
 		{"an older write by another manager is not drift", desired(nil),
 			live(func(m *metav1.PartialObjectMetadata) {
-				m.ManagedFields = append(m.ManagedFields, other("kubectl-label", metav1.ManagedFieldsOperationUpdate, t0))
+				m.ManagedFields = append(m.ManagedFields, other("a-labeller", metav1.ManagedFieldsOperationUpdate, t0))
 			}), last, true, 7, stepUnchanged},
 		{"build changed: dry-run and apply", desired(nil), live(), last, true, 8, stepUpdate},
 		{"nothing remembered (a restart): dry-run and apply", desired(nil), live(), objectApplied{}, false, 7, stepUpdate},

@@ -26,7 +26,8 @@ const healthPoll = time.Second
 // checkHealth waits, up to spec.timeout, until the applied objects (wait:
 // true) or the spec.healthChecks objects are healthy by kstatus. A new
 // source revision cancels the wait, so a fix pushed while a broken revision
-// is timing out is applied at once. Sets Healthy.
+// is timing out is applied at once. Sets Healthy; a long wait is written as
+// in progress while it runs (markHealthWait).
 func (r *Reconciler) checkHealth(ctx context.Context, s *scope) error {
 	obj := s.obj
 	set := r.healthSet(s)
@@ -34,17 +35,23 @@ func (r *Reconciler) checkHealth(ctx context.Context, s *scope) error {
 		conditions.Delete(obj, kustomizev1.HealthyCondition)
 		return nil
 	}
-	if !conditions.IsTrue(obj, kustomizev1.HealthyCondition) {
-		conditions.MarkUnknown(obj, kustomizev1.HealthyCondition, fluxmeta.ProgressingReason, "running health checks with a timeout of %s", obj.GetTimeout())
-		// Let users see the wait while it runs.
-		r.Progress(ctx, s.patcher, obj)
-	}
 	wctx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
 	defer cancel()
 	canceled := make(chan string, 1)
 	go r.cancelOnNewRevision(wctx, cancel, obj, s.artifact.Revision, canceled)
 
+	// A wait that outlasts healthProgressAfter is shown while it runs
+	// (Reconciling=True, Ready=Unknown, as kstatus, kubectl wait and the
+	// flux CLI read it); a short one costs no status write of its own.
+	progressed := make(chan struct{})
+	progress := time.AfterFunc(healthProgressAfter, func() {
+		defer close(progressed)
+		r.markHealthWait(ctx, s)
+	})
 	err := s.manager.WaitForSetWithContext(wctx, set, ssa.WaitOptions{Interval: healthPoll, Timeout: obj.GetTimeout(), FailFast: true})
+	if !progress.Stop() {
+		<-progressed
+	}
 	if err == nil {
 		conditions.MarkTrue(obj, kustomizev1.HealthyCondition, fluxmeta.SucceededReason, "all health checks passed")
 		return nil
@@ -62,6 +69,21 @@ func (r *Reconciler) checkHealth(ctx context.Context, s *scope) error {
 	err = fmt.Errorf("health check failed after %s: %w", obj.GetTimeout(), err)
 	conditions.MarkFalse(obj, kustomizev1.HealthyCondition, kustomizev1.HealthCheckFailedReason, "%s", err)
 	return outcome.RetryErr(kustomizev1.HealthCheckFailedReason, err)
+}
+
+// healthProgressAfter is how long a health wait runs before it is written
+// to the status as in progress.
+const healthProgressAfter = 2 * time.Second
+
+// markHealthWait shows a running health wait in the status: Healthy and
+// Ready Unknown, Reconciling True, all with reason Progressing.
+func (r *Reconciler) markHealthWait(ctx context.Context, s *scope) {
+	obj := s.obj
+	msg := fmt.Sprintf("running health checks for revision '%s' with a timeout of %s", s.artifact.Revision, obj.GetTimeout())
+	conditions.MarkUnknown(obj, kustomizev1.HealthyCondition, fluxmeta.ProgressingReason, "%s", msg)
+	conditions.MarkUnknown(obj, fluxmeta.ReadyCondition, fluxmeta.ProgressingReason, "reconciliation in progress: %s", msg)
+	conditions.MarkReconciling(obj, fluxmeta.ProgressingReason, "%s", msg)
+	r.Progress(ctx, s.patcher, obj)
 }
 
 // healthSet is what to wait for: everything applied when spec.wait or

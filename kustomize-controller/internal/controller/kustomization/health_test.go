@@ -79,6 +79,10 @@ spec:
 		h := conditions.Get(got, kustomizev1.HealthyCondition)
 		g.Expect(h).NotTo(BeNil())
 		g.Expect(h.Reason).To(Equal(fluxmeta.ProgressingReason))
+		// kstatus (kubectl wait, the flux CLI) reads a long reconcile as in
+		// progress.
+		g.Expect(conditions.IsReconciling(got)).To(BeTrue())
+		g.Expect(conditions.IsUnknown(got, fluxmeta.ReadyCondition)).To(BeTrue())
 	}, timeout, 100*time.Millisecond).Should(Succeed(), "the health wait should be visible while it runs")
 
 	start := time.Now()
