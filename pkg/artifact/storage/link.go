@@ -1,11 +1,11 @@
 package storage
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,13 +34,9 @@ func (s *Storage) SharedDir(name string) string {
 // Like every write, the link is made under a temporary name and renamed over
 // the final one, so a reader sees the old file or the new one.
 func (s *Storage) Link(a *meta.Artifact, src, digest string, size int64) error {
-	target := s.LocalPath(*a)
-	if target == s.basePath || strings.HasSuffix(a.Path, "/") {
-		return fmt.Errorf("invalid artifact path %q", a.Path)
-	}
-	dir := filepath.Dir(target)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("failed to create artifact directory: %w", err)
+	target, err := s.target(*a)
+	if err != nil {
+		return err
 	}
 	if same(src, target) {
 		// Already this file: renaming a link over itself would do nothing
@@ -48,25 +44,17 @@ func (s *Storage) Link(a *meta.Artifact, src, digest string, size int64) error {
 		recordLink(a, digest, size)
 		return nil
 	}
-	tmp, err := os.CreateTemp(dir, tempPrefix+filepath.Base(target)+"-*")
-	if err != nil {
-		return fmt.Errorf("failed to create temporary artifact file: %w", err)
-	}
-	tmpName := tmp.Name()
-	tmp.Close()
-	// os.Link does not replace an existing name, so the reserved one goes
-	// first; the random suffix keeps any other writer off it meanwhile.
-	if err := os.Remove(tmpName); err != nil {
-		return fmt.Errorf("failed to link artifact %q: %w", a.Path, err)
-	}
-	if err := os.Link(src, tmpName); err != nil {
+	dir := filepath.Dir(target)
+	// A random name no other writer uses; os.Link refuses one that exists.
+	tmp := filepath.Join(dir, tempPrefix+filepath.Base(target)+"-"+rand.Text())
+	if err := os.Link(src, tmp); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("failed to link artifact %q: %w", a.Path, err)
 		}
 		return s.copyFrom(a, src)
 	}
-	if err := os.Rename(tmpName, target); err != nil {
-		os.Remove(tmpName)
+	if err := os.Rename(tmp, target); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("failed to move artifact %q into place: %w", a.Path, err)
 	}
 	syncDir(dir)

@@ -120,14 +120,11 @@ func (s *Storage) CopyFile(a *meta.Artifact, src io.Reader) error {
 // write runs fill against a temporary file next to the artifact's file, then makes
 // the result durable and moves it into place.
 func (s *Storage) write(a *meta.Artifact, fill func(io.Writer) error) (err error) {
-	target := s.LocalPath(*a)
-	if target == s.basePath || strings.HasSuffix(a.Path, "/") {
-		return fmt.Errorf("invalid artifact path %q", a.Path)
+	target, err := s.target(*a)
+	if err != nil {
+		return err
 	}
 	dir := filepath.Dir(target)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("failed to create artifact directory: %w", err)
-	}
 	tmp, err := os.CreateTemp(dir, tempPrefix+filepath.Base(target)+"-*")
 	if err != nil {
 		return fmt.Errorf("failed to create temporary artifact file: %w", err)
@@ -163,6 +160,19 @@ func (s *Storage) write(a *meta.Artifact, fill func(io.Writer) error) (err error
 	a.Size = &size
 	a.LastUpdateTime = metav1.Now()
 	return nil
+}
+
+// target returns the artifact's file after checking that the path names a
+// file and creating its directory.
+func (s *Storage) target(a meta.Artifact) (string, error) {
+	target := s.LocalPath(a)
+	if target == s.basePath || strings.HasSuffix(a.Path, "/") {
+		return "", fmt.Errorf("invalid artifact path %q", a.Path)
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return "", fmt.Errorf("failed to create artifact directory: %w", err)
+	}
+	return target, nil
 }
 
 // Exists reports whether the artifact's file is present.

@@ -34,6 +34,18 @@ func writer(t *testing.T, n *atomic.Int32, content string) Build[meta] {
 	}
 }
 
+// get runs Get of key and releases the entry at once, failing the test on
+// an error.
+func get(t *testing.T, c *Cache[meta], key string, build Build[meta]) Entry[meta] {
+	t.Helper()
+	e, release, err := c.Get(context.Background(), key, build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	return e
+}
+
 // holds returns how many callers hold or wait on key's slot.
 func (c *Cache[M]) holdsOf(key string) int {
 	c.mu.Lock()
@@ -84,16 +96,12 @@ func TestConcurrentGetsBuildOnce(t *testing.T) {
 	g.Expect(string(data)).To(Equal("v1"))
 
 	// Later callers get the finished build without building.
-	e, release, err := c.Get(context.Background(), "app@1.0.0", build)
-	g.Expect(err).NotTo(HaveOccurred())
-	release()
+	e := get(t, c, "app@1.0.0", build)
 	g.Expect(e).To(Equal(entries[0]))
 	g.Expect(builds.Load()).To(Equal(int32(1)))
 
 	// Another key is another build.
-	e2, release, err := c.Get(context.Background(), "app@2.0.0", writer(t, &builds, "v2"))
-	g.Expect(err).NotTo(HaveOccurred())
-	release()
+	e2 := get(t, c, "app@2.0.0", writer(t, &builds, "v2"))
 	g.Expect(e2.Path).NotTo(Equal(e.Path))
 	g.Expect(builds.Load()).To(Equal(int32(2)))
 	g.Expect(c.Len()).To(Equal(2))
@@ -148,9 +156,7 @@ func TestNothingBuiltIsNotCached(t *testing.T) {
 		return "", meta{Version: "1.0.0"}, nil
 	}
 	for range 2 {
-		e, release, err := c.Get(context.Background(), "k", nothing)
-		g.Expect(err).NotTo(HaveOccurred())
-		release()
+		e := get(t, c, "k", nothing)
 		g.Expect(e.Path).To(BeEmpty())
 		g.Expect(e.Meta.Version).To(Equal("1.0.0"))
 	}
@@ -183,9 +189,7 @@ func TestPruneKeepsLinkedAndHeldFiles(t *testing.T) {
 	g.Expect(c.Len()).To(Equal(0))
 	g.Expect(e.Path).NotTo(BeAnExistingFile())
 
-	_, release, err = c.Get(context.Background(), "k", writer(t, &builds, "v1"))
-	g.Expect(err).NotTo(HaveOccurred())
-	release()
+	get(t, c, "k", writer(t, &builds, "v1"))
 	g.Expect(builds.Load()).To(Equal(int32(2)), "a pruned key is built again")
 }
 
@@ -193,13 +197,9 @@ func TestRemovedFileIsBuiltAgain(t *testing.T) {
 	g := NewWithT(t)
 	c := newCache(t)
 	var builds atomic.Int32
-	e, release, err := c.Get(context.Background(), "k", writer(t, &builds, "v1"))
-	g.Expect(err).NotTo(HaveOccurred())
-	release()
+	e := get(t, c, "k", writer(t, &builds, "v1"))
 	g.Expect(os.Remove(e.Path)).To(Succeed())
-	e, release, err = c.Get(context.Background(), "k", writer(t, &builds, "v1"))
-	g.Expect(err).NotTo(HaveOccurred())
-	release()
+	e = get(t, c, "k", writer(t, &builds, "v1"))
 	g.Expect(e.Path).To(BeAnExistingFile())
 	g.Expect(builds.Load()).To(Equal(int32(2)))
 }
