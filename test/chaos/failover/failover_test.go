@@ -17,11 +17,13 @@ import (
 )
 
 // takeoverBound is the longest a standby may need to lead after the leader
-// dies without releasing its lease: the lease must expire (leaseDuration
-// after the last renewal) and the standby notices at its next try, which
-// client-go spaces by retryPeriod with up to 1.2 of jitter; the slack is
-// for a busy machine.
-const takeoverBound = leaseDuration + retryPeriod*22/10 + 3*time.Second
+// dies without releasing its lease. client-go's standby times the lease
+// from when it last saw the record change, not from the leader's renewTime
+// (clocks differ), and it looks every retryPeriod with up to 1.2 of
+// jitter: it may see the last renewal one look after it happened, and take
+// the expired lease one look after the expiry. The slack is for a busy
+// machine.
+const takeoverBound = leaseDuration + 2*(retryPeriod*22/10) + 3*time.Second
 
 // deploy starts a workload of size in a namespace of its own.
 func deploy(t *testing.T, ns string, size workload.Size) *workload.Workload {

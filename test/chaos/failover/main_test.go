@@ -70,10 +70,11 @@ func run(m *testing.M) (int, error) {
 }
 
 // fleetSize is the workload of a scenario: the 200 Kustomizations
-// and 100 HelmReleases under FERRY_CHAOS=full, a short form otherwise.
+// and 100 HelmReleases under FERRY_CHAOS=full, a short form otherwise (the
+// same sizes as the rest of the fault suite).
 func fleetSize() workload.Size {
 	if os.Getenv("FERRY_CHAOS") == "full" {
 		return workload.Size{Kustomizations: 200, HelmReleases: 100}
 	}
-	return workload.Size{Kustomizations: 12, HelmReleases: 6}
+	return workload.Size{Kustomizations: 20, HelmReleases: 10}
 }
