@@ -23,19 +23,6 @@ func verifyChart(secret string) func(*sourcev1.HelmChart) {
 	}
 }
 
-// expectChartVerified checks SourceVerified on a HelmChart waitChart
-// returned.
-func expectChartVerified(t *testing.T, obj *sourcev1.HelmChart, status metav1.ConditionStatus, text string) {
-	t.Helper()
-	c := conditions.Get(obj, sourcev1.SourceVerifiedCondition)
-	NewWithT(t).Expect(c).NotTo(BeNil())
-	NewWithT(t).Expect(c.Status).To(Equal(status), c.Message)
-	NewWithT(t).Expect(c.Message).To(ContainSubstring(text))
-	if status == metav1.ConditionFalse {
-		NewWithT(t).Expect(c.Reason).To(Equal(sourcev1.VerificationErrorReason))
-	}
-}
-
 func TestSignedOCIChartIsServedAndUnsignedRefused(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
@@ -58,14 +45,14 @@ func TestSignedOCIChartIsServedAndUnsignedRefused(t *testing.T) {
 	obj := newHelmChart(ns, "app", "app", sourcev1.HelmRepositoryKind, "registry", verifyChart("cosign-keys"))
 	create(t, obj)
 	good := waitChart(t, obj, metav1.ConditionTrue, sourcev1.ChartPullSucceededReason, "pulled 'app' chart with version '1.0.0'")
-	expectChartVerified(t, good, metav1.ConditionTrue, "verified signature of version 1.0.0")
+	cosigntest.ExpectSourceVerified(t, good, metav1.ConditionTrue, "verified signature of version 1.0.0")
 	g.Expect(suite.Download(t, good.Status.Artifact)).To(Equal(want))
 
 	// A verified, unchanged version is neither verified nor pulled again.
 	manifests := reg.ManifestGets("charts/app")
 	got := waitHandled(t, obj, suite.RequestReconcile(t, env.Client, obj, timeout))
 	g.Expect(reg.ManifestGets("charts/app")).To(Equal(manifests))
-	expectChartVerified(t, got, metav1.ConditionTrue, "verified signature of version 1.0.0")
+	cosigntest.ExpectSourceVerified(t, got, metav1.ConditionTrue, "verified signature of version 1.0.0")
 
 	steps := []struct {
 		name    string
@@ -84,7 +71,7 @@ func TestSignedOCIChartIsServedAndUnsignedRefused(t *testing.T) {
 			suite.RequestReconcile(t, env.Client, obj, timeout)
 			got := waitChart(t, obj, metav1.ConditionFalse, sourcev1.VerificationErrorReason,
 				"failed to verify the signature using provider 'cosign'", step.text, ref)
-			expectChartVerified(t, got, metav1.ConditionFalse, step.text)
+			cosigntest.ExpectSourceVerified(t, got, metav1.ConditionFalse, step.text)
 			g.Expect(got.Status.Artifact).To(Equal(good.Status.Artifact), "the previous verified chart must stay")
 			g.Expect(suite.Download(t, got.Status.Artifact)).To(Equal(want))
 		})
@@ -94,7 +81,7 @@ func TestSignedOCIChartIsServedAndUnsignedRefused(t *testing.T) {
 	trusted.Sign(t, ref)
 	suite.RequestReconcile(t, env.Client, obj, timeout)
 	got = waitChart(t, obj, metav1.ConditionTrue, sourcev1.ChartPullSucceededReason, "version '1.3.0'")
-	expectChartVerified(t, got, metav1.ConditionTrue, "verified signature of version 1.3.0")
+	cosigntest.ExpectSourceVerified(t, got, metav1.ConditionTrue, "verified signature of version 1.3.0")
 	g.Expect(suite.Download(t, got.Status.Artifact)).To(Equal(want))
 }
 
@@ -112,7 +99,7 @@ func TestVerifyNeedsAnOCIChart(t *testing.T) {
 	create(t, obj)
 	got := waitChart(t, obj, metav1.ConditionFalse, sourcev1.VerificationErrorReason, "supported only for charts from a HelmRepository of type oci")
 	g.Expect(conditions.IsTrue(got, fluxmeta.StalledCondition)).To(BeTrue())
-	expectChartVerified(t, got, metav1.ConditionFalse, "supported only")
+	cosigntest.ExpectSourceVerified(t, got, metav1.ConditionFalse, "supported only")
 	g.Expect(got.Status.Artifact).To(BeNil())
 	g.Expect(repo.ChartDownloads()).To(BeZero())
 }

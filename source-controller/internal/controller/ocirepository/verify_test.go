@@ -35,18 +35,6 @@ func verifyWith(secret string) func(*sourcev1.OCIRepository) {
 	}
 }
 
-// expectVerified checks SourceVerified on an object waitReady returned.
-func expectVerified(t *testing.T, obj *sourcev1.OCIRepository, status metav1.ConditionStatus, text string) {
-	t.Helper()
-	c := conditions.Get(obj, sourcev1.SourceVerifiedCondition)
-	NewWithT(t).Expect(c).NotTo(BeNil())
-	NewWithT(t).Expect(c.Status).To(Equal(status), c.Message)
-	NewWithT(t).Expect(c.Message).To(ContainSubstring(text))
-	if status == metav1.ConditionFalse {
-		NewWithT(t).Expect(c.Reason).To(Equal(sourcev1.VerificationErrorReason))
-	}
-}
-
 func TestSignedArtifactIsServedAndUnsignedRefused(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
@@ -62,7 +50,7 @@ func TestSignedArtifactIsServedAndUnsignedRefused(t *testing.T) {
 	g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed())
 	good := waitReady(t, obj, metav1.ConditionTrue, fluxmeta.SucceededReason)
 	g.Expect(good.Status.Artifact.Revision).To(Equal("v1@" + d1))
-	expectVerified(t, good, metav1.ConditionTrue, "verified signature of revision v1@"+d1)
+	cosigntest.ExpectSourceVerified(t, good, metav1.ConditionTrue, "verified signature of revision v1@"+d1)
 	g.Expect(files(t, suite.Download(t, good.Status.Artifact))).To(Equal(map[string]string{"app.yaml": "v1"}))
 
 	// An unchanged, verified digest is neither verified nor pulled again.
@@ -70,7 +58,7 @@ func TestSignedArtifactIsServedAndUnsignedRefused(t *testing.T) {
 	manifests := reg.ManifestGets(repoPath)
 	got := waitHandled(t, obj, suite.RequestReconcile(t, env.Client, obj, timeout))
 	g.Expect(reg.ManifestGets(repoPath)).To(Equal(manifests), "no signature or artifact manifest is fetched for a verified digest")
-	expectVerified(t, got, metav1.ConditionTrue, "verified signature of revision v1@"+d1)
+	cosigntest.ExpectSourceVerified(t, got, metav1.ConditionTrue, "verified signature of revision v1@"+d1)
 
 	steps := []struct {
 		name string
@@ -92,7 +80,7 @@ func TestSignedArtifactIsServedAndUnsignedRefused(t *testing.T) {
 			suite.RequestReconcile(t, env.Client, obj, timeout)
 			got := waitReady(t, obj, metav1.ConditionFalse, sourcev1.VerificationErrorReason,
 				"failed to verify the signature using provider 'cosign'", step.text, repo+"@"+d)
-			expectVerified(t, got, metav1.ConditionFalse, step.text)
+			cosigntest.ExpectSourceVerified(t, got, metav1.ConditionFalse, step.text)
 			g.Expect(got.Status.Artifact).To(Equal(good.Status.Artifact), "the previous verified artifact must stay")
 			g.Expect(files(t, suite.Download(t, got.Status.Artifact))).To(Equal(map[string]string{"app.yaml": "v1"}))
 		})
@@ -103,7 +91,7 @@ func TestSignedArtifactIsServedAndUnsignedRefused(t *testing.T) {
 	trusted.Sign(t, repo+"@"+d4)
 	suite.RequestReconcile(t, env.Client, obj, timeout)
 	got = waitReady(t, obj, metav1.ConditionTrue, fluxmeta.SucceededReason, d4)
-	expectVerified(t, got, metav1.ConditionTrue, "verified signature of revision v1@"+d4)
+	cosigntest.ExpectSourceVerified(t, got, metav1.ConditionTrue, "verified signature of revision v1@"+d4)
 	g.Expect(files(t, suite.Download(t, got.Status.Artifact))).To(Equal(map[string]string{"app.yaml": "v4"}))
 
 	// Without spec.verify the condition goes away.
@@ -126,7 +114,7 @@ func TestUnsignedArtifactIsNeverStored(t *testing.T) {
 	obj := newOCIRepository(ns, "app", "oci://"+reg.Host()+"/manifests/app", verifyWith("cosign-keys"))
 	g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed())
 	got := waitReady(t, obj, metav1.ConditionFalse, sourcev1.VerificationErrorReason, "no signature found for")
-	expectVerified(t, got, metav1.ConditionFalse, "no signature found for")
+	cosigntest.ExpectSourceVerified(t, got, metav1.ConditionFalse, "no signature found for")
 	g.Expect(got.Status.Artifact).To(BeNil())
 	g.Expect(reg.BlobGets("manifests/app")).To(BeZero(), "no layer of an unverified artifact is downloaded")
 

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -22,10 +23,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/onsi/gomega"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/source-controller/internal/cosign"
 )
 
@@ -118,5 +122,20 @@ func Push(t testing.TB, target name.Digest, data []byte, annotations map[string]
 	}
 	if err := remote.Write(tag, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// ExpectSourceVerified checks the SourceVerified condition of a source a
+// test read after its reconcile: its status, a message containing text and,
+// when False, Flux's reason VerificationError.
+func ExpectSourceVerified(t testing.TB, obj conditions.Getter, status metav1.ConditionStatus, text string) {
+	t.Helper()
+	g := gomega.NewWithT(t)
+	c := conditions.Get(obj, sourcev1.SourceVerifiedCondition)
+	g.Expect(c).NotTo(gomega.BeNil(), "no SourceVerified condition")
+	g.Expect(c.Status).To(gomega.Equal(status), c.Message)
+	g.Expect(c.Message).To(gomega.ContainSubstring(text))
+	if status == metav1.ConditionFalse {
+		g.Expect(c.Reason).To(gomega.Equal(sourcev1.VerificationErrorReason))
 	}
 }
