@@ -77,7 +77,7 @@ const (
 	ReleasesName       = "releases"
 )
 
-const repoPath = "chaos/fleet.git"
+const repoPath = "fleet.git"
 
 // Workload is a deployed fleet.
 type Workload struct {
