@@ -4,6 +4,14 @@
 // merges values files into it, and stores the packaged chart as the
 // artifact. A chart is downloaded or rebuilt only when the version to serve
 // changed; a new source artifact requeues the charts built from it at once.
+//
+// HelmCharts that ask for the same chart (one source object and artifact,
+// one chart and version, the same values files: every HelmRelease of a
+// fleet with the same chart.spec) share one build: it is downloaded and
+// packaged once, and each HelmChart's artifact is a hard link to the one
+// file, with one digest (see shared.go and package buildcache). Charts
+// from OCI registries are not shared: a tag may be pushed again, and the key
+// of a build must name its content.
 package helmchart
 
 import (
