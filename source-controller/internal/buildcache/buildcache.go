@@ -207,6 +207,26 @@ func (c *Cache[M]) Prune() (int, error) {
 	return removed, errors.Join(errs...)
 }
 
+// Evict removes the finished entry whose file is the file at path (one of
+// its links), held or not, so the next Get of its key builds again: a
+// caller that found its artifact damaged on disk must not be handed the
+// same damaged file. Other artifacts linked to it keep their link until
+// they find the damage themselves.
+func (c *Cache[M]) Evict(path string) {
+	damaged, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, s := range c.entries {
+		if info, err := os.Stat(s.entry.Path); s.ok && err == nil && os.SameFile(info, damaged) {
+			_ = os.Remove(s.entry.Path)
+			delete(c.entries, key)
+		}
+	}
+}
+
 // Len returns how many finished builds the cache holds.
 func (c *Cache[M]) Len() int {
 	c.mu.Lock()

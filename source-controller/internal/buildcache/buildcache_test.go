@@ -204,6 +204,22 @@ func TestRemovedFileIsBuiltAgain(t *testing.T) {
 	g.Expect(builds.Load()).To(Equal(int32(2)))
 }
 
+func TestEvictedEntryIsBuiltAgain(t *testing.T) {
+	g := NewWithT(t)
+	c := newCache(t)
+	var builds atomic.Int32
+	e := get(t, c, "k", writer(t, &builds, "v1"))
+	other := get(t, c, "other", writer(t, &builds, "v2"))
+	artifact := filepath.Join(t.TempDir(), "artifact.tgz")
+	g.Expect(os.Link(e.Path, artifact)).To(Succeed())
+	c.Evict(artifact)
+	g.Expect(e.Path).NotTo(BeAnExistingFile())
+	g.Expect(artifact).To(BeAnExistingFile(), "the artifact keeps its link")
+	g.Expect(other.Path).To(BeAnExistingFile(), "other digests stay")
+	get(t, c, "k", writer(t, &builds, "v1"))
+	g.Expect(builds.Load()).To(Equal(int32(3)))
+}
+
 func TestWaiterGivesUpWithItsContext(t *testing.T) {
 	g := NewWithT(t)
 	c := newCache(t)

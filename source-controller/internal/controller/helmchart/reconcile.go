@@ -77,6 +77,10 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *sourcev1.HelmChart) err
 // chart is fetched or built again. Sets ArtifactInStorage.
 func (r *Reconciler) checkStorage(_ context.Context, s *scope) error {
 	if !sourcestatus.CheckStorage(r.Storage, s.obj, s.obj.Status.Artifact) {
+		if r.Charts != nil {
+			// The damaged file may be a shared build's.
+			r.Charts.Evict(r.Storage.LocalPath(*s.obj.Status.Artifact))
+		}
 		s.obj.Status.Artifact = nil
 		s.obj.Status.URL = ""
 	}

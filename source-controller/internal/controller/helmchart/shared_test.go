@@ -129,3 +129,23 @@ func TestSharedChartGoesWithItsLastHelmChart(t *testing.T) {
 	g.Expect(shared).NotTo(BeAnExistingFile(), "the cached chart goes with the last HelmChart that served it")
 	g.Expect(repo.ChartDownloads()).To(Equal(1))
 }
+
+func TestDamagedSharedChartIsBuiltAgain(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	repo := helmtest.NewRepository(t, false)
+	repo.Publish(t, helmtest.NewChart("app", "1.0.0", nil, nil))
+	create(t, newHelmRepository(ns, "charts", repo.URL))
+	objs := createCharts(t, ns, "app", 2)
+	damaged := objs[0].Status.Artifact.Digest
+
+	// Written in place, the damage reaches every link to the shared file.
+	g.Expect(os.WriteFile(store.LocalPath(*objs[0].Status.Artifact), []byte("damaged"), 0o644)).To(Succeed())
+	for _, obj := range objs {
+		got := waitHandled(t, obj, suite.RequestReconcile(t, env.Client, obj, timeout))
+		g.Expect(got.Status.Artifact.Digest).To(Equal(damaged), "an intact chart has the digest it had")
+		g.Expect(suite.Download(t, got.Status.Artifact)).To(Equal(repo.Archive("app", "1.0.0")))
+	}
+	g.Expect(repo.ChartDownloads()).To(Equal(2), "the damaged build is downloaded once more, for both")
+}
