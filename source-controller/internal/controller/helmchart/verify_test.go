@@ -80,7 +80,7 @@ func TestSignedOCIChartIsServedAndUnsignedRefused(t *testing.T) {
 	ref, want = pushChart("1.3.0")
 	trusted.Sign(t, ref)
 	suite.RequestReconcile(t, env.Client, obj, timeout)
-	got = waitChart(t, obj, metav1.ConditionTrue, sourcev1.ChartPullSucceededReason, "version '1.3.0'")
+	got = waitRevision(t, obj, "1.3.0")
 	cosigntest.ExpectSourceVerified(t, got, metav1.ConditionTrue, "verified signature of version 1.3.0")
 	g.Expect(suite.Download(t, got.Status.Artifact)).To(Equal(want))
 }

@@ -3,6 +3,7 @@ package ocirepository
 import (
 	"context"
 	"testing"
+	"time"
 
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -90,7 +91,12 @@ func TestSignedArtifactIsServedAndUnsignedRefused(t *testing.T) {
 	d4 := push(t, reg, "manifests/app", "v1", map[string]string{"app.yaml": "v4"})
 	trusted.Sign(t, repo+"@"+d4)
 	suite.RequestReconcile(t, env.Client, obj, timeout)
-	got = waitReady(t, obj, metav1.ConditionTrue, fluxmeta.SucceededReason, d4)
+	waitReady(t, obj, metav1.ConditionTrue, fluxmeta.SucceededReason, d4)
+	// The patch helper writes status.artifact after the conditions.
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), got)).To(Succeed())
+		g.Expect(got.Status.Artifact.Revision).To(Equal("v1@" + d4))
+	}, timeout, 50*time.Millisecond).Should(Succeed())
 	cosigntest.ExpectSourceVerified(t, got, metav1.ConditionTrue, "verified signature of revision v1@"+d4)
 	g.Expect(files(t, suite.Download(t, got.Status.Artifact))).To(Equal(map[string]string{"app.yaml": "v4"}))
 
