@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	. "github.com/onsi/gomega"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
 
 	"github.com/ferrycd/ferry/source-controller/internal/cosign"
 	"github.com/ferrycd/ferry/source-controller/internal/cosign/cosigntest"
@@ -64,6 +65,15 @@ func TestVerify(t *testing.T) {
 		map[string]string{cosign.SignatureAnnotation: "MEUCIQDXmXWj59naoPFlLnCADIPLKgLG3LyFtKrbjpnkYiGNGgIgRxPpuYQDZR/8lYKcEfiQn5b+7VDoJIC72ZWHO9ZCp1A="})
 	noAnnotation := artifact(t, reg, "app", "no-annotation", "g")
 	cosigntest.Push(t, noAnnotation, []byte(`{}`), nil)
+	// What cosign sign --key -a env=prod writes with a transparency-log
+	// upload: payload annotations and a Rekor bundle annotation, which
+	// offline key-based verification ignores.
+	annotated := artifact(t, reg, "app", "annotated", "i")
+	annotatedPayload, err := payload.Cosign{Image: annotated, ClaimedIdentity: reg.Host() + "/app:annotated",
+		Annotations: map[string]any{"env": "prod"}}.MarshalJSON()
+	NewWithT(t).Expect(err).NotTo(HaveOccurred())
+	trusted.SignPayload(t, annotated.String(), annotatedPayload,
+		map[string]string{"dev.sigstore.cosign/bundle": `{"SignedEntryTimestamp":"MEUCIQ==","Payload":{"logIndex":1}}`})
 	otherLayers := artifact(t, reg, "app", "other-layers", "h")
 	reg.Push(t, "app", cosign.SignatureTag(otherLayers).TagStr(), configMediaType,
 		ocitest.Layer{MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", Data: []byte(`{}`)})
@@ -77,6 +87,7 @@ func TestVerify(t *testing.T) {
 		{"signed with the trusted key", cosigntest.Secret(trusted), signed, nil},
 		{"signed with the second key of the secret", cosigntest.Secret(other, trusted), signed, nil},
 		{"one of two signatures is trusted", cosigntest.Secret(trusted), both, nil},
+		{"payload annotations and a Rekor bundle", cosigntest.Secret(trusted), annotated, nil},
 		{"unsigned", cosigntest.Secret(trusted), unsigned,
 			[]string{"no signature found for '" + unsigned.String() + "'", "no tag '" + cosign.SignatureTag(unsigned).TagStr() + "'"}},
 		{"signed with another key", cosigntest.Secret(trusted), wrongKey,

@@ -1,7 +1,9 @@
 // Package ocirepository reconciles OCIRepository objects: it resolves the ref
-// to a manifest digest with a HEAD request, pulls only when that digest or
-// the artifact's shape (layer selector, ignore rules) changed, and stores the
-// selected layer extracted into a deterministic tar.gz or copied as is.
+// to a manifest digest with a HEAD request, checks that digest's cosign
+// signature when spec.verify asks (see package cosign), pulls only when the
+// digest or the artifact's shape (layer selector, ignore rules) changed, and
+// stores the selected layer extracted into a deterministic tar.gz or copied
+// as is.
 package ocirepository
 
 import (

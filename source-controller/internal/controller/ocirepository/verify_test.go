@@ -133,6 +133,20 @@ func TestUnsignedArtifactIsNeverStored(t *testing.T) {
 func TestVerifySchemaRejectsKeyless(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
+	ociRepository := func(verify map[string]any) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": sourcev1.GroupVersion.String(), "kind": sourcev1.OCIRepositoryKind,
+			"metadata": map[string]any{"generateName": "verify-", "namespace": ns},
+			"spec":     map[string]any{"url": "oci://registry.local/app", "interval": "1h", "verify": verify},
+		}}
+	}
+	// Flux manifests that name only the key Secret get provider cosign.
+	keyed := ociRepository(map[string]any{"secretRef": map[string]any{"name": "k"}})
+	NewWithT(t).Expect(env.Client.Create(context.Background(), keyed, client.FieldValidation("Strict"))).To(Succeed())
+	got := &sourcev1.OCIRepository{}
+	NewWithT(t).Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(keyed), got)).To(Succeed())
+	NewWithT(t).Expect(got.Spec.Verify.Provider).To(Equal("cosign"))
+
 	tests := []struct {
 		name   string
 		verify map[string]any
@@ -145,12 +159,7 @@ func TestVerifySchemaRejectsKeyless(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u := &unstructured.Unstructured{Object: map[string]any{
-				"apiVersion": sourcev1.GroupVersion.String(), "kind": sourcev1.OCIRepositoryKind,
-				"metadata": map[string]any{"generateName": "keyless-", "namespace": ns},
-				"spec":     map[string]any{"url": "oci://registry.local/app", "interval": "1h", "verify": tt.verify},
-			}}
-			err := env.Client.Create(context.Background(), u, client.FieldValidation("Strict"))
+			err := env.Client.Create(context.Background(), ociRepository(tt.verify), client.FieldValidation("Strict"))
 			NewWithT(t).Expect(err).To(MatchError(ContainSubstring(tt.text)))
 		})
 	}

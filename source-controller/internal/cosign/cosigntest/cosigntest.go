@@ -85,10 +85,6 @@ func (k *Key) Sign(t testing.TB, ref string) {
 // would.
 func (k *Key) SignClaim(t testing.TB, ref, claimed string) {
 	t.Helper()
-	target, err := name.NewDigest(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
 	claim, err := name.NewDigest(claimed)
 	if err != nil {
 		t.Fatal(err)
@@ -97,11 +93,27 @@ func (k *Key) SignClaim(t testing.TB, ref, claimed string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	k.SignPayload(t, ref, data, nil)
+}
+
+// SignPayload signs data as the payload of a signature of ref and pushes
+// it with the signature annotation and annotations (a Rekor bundle, a
+// certificate) next to it.
+func (k *Key) SignPayload(t testing.TB, ref string, data []byte, annotations map[string]string) {
+	t.Helper()
+	target, err := name.NewDigest(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sig, err := k.signer.SignMessage(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	Push(t, target, data, map[string]string{cosign.SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)})
+	all := map[string]string{cosign.SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)}
+	for key, v := range annotations {
+		all[key] = v
+	}
+	Push(t, target, data, all)
 }
 
 // Push appends one payload layer with annotations to the signature image of
