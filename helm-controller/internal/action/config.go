@@ -87,7 +87,7 @@ func (c *Configs) For(target *kubeclient.Target, releaseNamespace, storageNamesp
 	return &helmaction.Configuration{
 		RESTClientGetter: factory,
 		KubeClient:       &kube.Client{Factory: factory, Log: debug},
-		Releases:         storage.Init(secrets),
+		Releases:         storage.Init(newMemoStorage(secrets)),
 		Log:              debug,
 		HookOutputFunc:   func(_, _, _ string) io.Writer { return io.Discard },
 	}, nil

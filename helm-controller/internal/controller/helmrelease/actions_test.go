@@ -142,7 +142,9 @@ func TestUnlockPendingRelease(t *testing.T) {
 		hr.Annotations = map[string]string{fluxmeta.ReconcileRequestAnnotation: "unlock"}
 	})
 	waitReady(t, hr, "1.0.0", 2)
-	rels, err := cfg.Releases.History("app")
+	// A Helm configuration remembers what it read of storage for one
+	// reconcile: read what the controller wrote with a new one.
+	rels, err := helmConfig(t, hr).Releases.History("app")
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, r := range rels {
 		if r.Version == 1 {

@@ -193,7 +193,9 @@ func waitStalled(t *testing.T, hr *helmv2.HelmRelease, reason string, check func
 	})
 }
 
-// helmConfig is the Helm configuration the controller uses for hr.
+// helmConfig is the Helm configuration the controller uses for hr. Like
+// the controller's, it remembers what it read of Helm storage: use a new
+// one to see what a reconcile wrote since.
 func helmConfig(t *testing.T, hr *helmv2.HelmRelease) *helmaction.Configuration {
 	t.Helper()
 	target, err := reconciler.Clients.Get(context.Background(), env.Client, kubeclient.Options{Namespace: hr.Namespace})

@@ -26,7 +26,6 @@ import (
 	"github.com/ferrycd/ferry/pkg/dependency"
 	"github.com/ferrycd/ferry/pkg/kubeclient"
 	"github.com/ferrycd/ferry/pkg/outcome"
-	"github.com/ferrycd/ferry/pkg/watch"
 
 	"github.com/ferrycd/ferry/helm-controller/internal/action"
 )
@@ -46,9 +45,12 @@ type Reconciler struct {
 	// NoCrossNamespaceRefs refuses chart sources in other namespaces
 	// (--no-cross-namespace-refs).
 	NoCrossNamespaceRefs bool
-	// DependencyRequeue is how long to wait for a chart artifact;
-	// zero means 10s.
+	// DependencyRequeue is how long to wait for a dependsOn entry to
+	// become ready; zero means 10s.
 	DependencyRequeue time.Duration
+	// ProgressDelay is how long a Helm action runs before Reconciling
+	// shows it; zero means 2s.
+	ProgressDelay time.Duration
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)
@@ -58,8 +60,9 @@ var OwnedConditions = []string{"Ready", "Reconciling", "Stalled",
 	helmv2.ReleasedCondition, helmv2.TestSuccessCondition, helmv2.RemediatedCondition, helmv2.DriftedCondition,
 	policyv1.SyncWindowConditionType}
 
-// SetupWithManager registers the reconciler, its indexes and watches: a new
-// chart artifact, or a change to a watched ConfigMap or Secret named in
+// SetupWithManager registers the reconciler, its indexes and watches: a
+// chart source with a new artifact or one for its latest spec (the HelmChart
+// of spec.chart included), or a change to a watched ConfigMap or Secret named in
 // valuesFrom, requeues the HelmReleases using it at once, and so does a
 // change to a SyncWindow that selects them.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
@@ -72,11 +75,11 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{},
 				annotationChanged{}))).
 		Watches(&sourcev1.HelmChart{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.HelmChartKind)),
-			builder.WithPredicates(watch.ArtifactChanged{})).
+			builder.WithPredicates(chartArtifactReady{})).
 		Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.OCIRepositoryKind)),
-			builder.WithPredicates(watch.ArtifactChanged{})).
+			builder.WithPredicates(chartArtifactReady{})).
 		Watches(&sourcev1.ExternalArtifact{}, handler.EnqueueRequestsFromMapFunc(r.forSource(sourcev1.ExternalArtifactKind)),
-			builder.WithPredicates(watch.ArtifactChanged{})).
+			builder.WithPredicates(chartArtifactReady{})).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.forValues("ConfigMap")), watched).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.forValues("Secret")), watched).
 		Watches(&policyv1.SyncWindow{}, handler.EnqueueRequestsFromMapFunc(r.forSyncWindow)).
@@ -94,6 +97,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		Cleanup:   r.cleanup,
 		Steps:     r.reconcile,
 	}.Run(ctx, req.NamespacedName, &helmv2.HelmRelease{})
+}
+
+func (r *Reconciler) progressDelay() time.Duration {
+	if r.ProgressDelay > 0 {
+		return r.ProgressDelay
+	}
+	return 2 * time.Second
 }
 
 func (r *Reconciler) dependencyRequeue() time.Duration {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -222,7 +223,7 @@ func (r *Reconciler) runRelease(ctx context.Context, s *scope, a release.Action,
 		obj.Status.LastAttemptedReleaseAction = helmv2.ReleaseActionUpgrade
 		timeout = obj.GetUpgrade().GetTimeout(defaultTimeout(obj))
 	}
-	r.progress(ctx, s, "running '%s' action with timeout of %s", verb, timeout.Duration)
+	done := r.progress(ctx, s, "running '%s' action with timeout of %s", verb, timeout.Duration)
 	var rel *helmrelease.Release
 	var err error
 	if a == release.Install {
@@ -230,6 +231,7 @@ func (r *Reconciler) runRelease(ctx context.Context, s *scope, a release.Action,
 	} else {
 		rel, err = action.Upgrade(ctx, s.cfg, obj, s.chart, s.values)
 	}
+	done()
 	revision := want.ChartVersion
 	chartName := chartRevision(s.chart)
 	if err != nil {
@@ -259,8 +261,9 @@ func (r *Reconciler) runRelease(ctx context.Context, s *scope, a release.Action,
 // against the active remediation.
 func (r *Reconciler) runTest(ctx context.Context, s *scope) error {
 	obj := s.obj
-	r.progress(ctx, s, "running 'test' action with timeout of %s", obj.GetTest().GetTimeout(defaultTimeout(obj)).Duration)
+	done := r.progress(ctx, s, "running 'test' action with timeout of %s", obj.GetTest().GetTimeout(defaultTimeout(obj)).Duration)
 	rel, err := action.Test(s.cfg, obj)
+	done()
 	revision := s.chart.Metadata.Version
 	if err != nil {
 		msg := fmt.Sprintf("Helm test failed for release %s/%s with chart %s: %s",
@@ -292,8 +295,9 @@ func (r *Reconciler) runTest(ctx context.Context, s *scope) error {
 func (r *Reconciler) runRollback(ctx context.Context, s *scope, cur *helmrelease.Release, history []*helmrelease.Release) error {
 	obj := s.obj
 	version := action.PreviousSuccessful(history, cur.Version)
-	r.progress(ctx, s, "running 'rollback' action with timeout of %s", obj.GetRollback().GetTimeout(defaultTimeout(obj)).Duration)
+	done := r.progress(ctx, s, "running 'rollback' action with timeout of %s", obj.GetRollback().GetTimeout(defaultTimeout(obj)).Duration)
 	err := action.Rollback(s.cfg, obj, version)
+	done()
 	r.recordLatest(s)
 	target := fmt.Sprintf("%s/%s.v%d", cur.Namespace, cur.Name, version)
 	if err != nil {
@@ -312,8 +316,9 @@ func (r *Reconciler) runRollback(ctx context.Context, s *scope, cur *helmrelease
 // again.
 func (r *Reconciler) runRemediationUninstall(ctx context.Context, s *scope) error {
 	obj := s.obj
-	r.progress(ctx, s, "running 'uninstall' action with timeout of %s", obj.GetUninstall().GetTimeout(defaultTimeout(obj)).Duration)
+	done := r.progress(ctx, s, "running 'uninstall' action with timeout of %s", obj.GetUninstall().GetTimeout(defaultTimeout(obj)).Duration)
 	_, err := action.Uninstall(s.cfg, obj)
+	done()
 	r.recordLatest(s)
 	target := obj.GetReleaseNamespace() + "/" + obj.GetReleaseName()
 	if err != nil {
@@ -328,10 +333,27 @@ func (r *Reconciler) runRemediationUninstall(ctx context.Context, s *scope) erro
 	return nil
 }
 
-// progress shows a long action on Reconciling while it runs.
-func (r *Reconciler) progress(ctx context.Context, s *scope, format string, args ...any) {
+// progress shows a long action on Reconciling while it runs. The status is
+// written only when the action is still running after progressDelay: most
+// actions (a chart of ConfigMaps and Secrets, nothing to wait for) finish
+// sooner, and writing the status before each of them put a status write on
+// every release's critical path that no one could see before the end
+// result replaced it. Call done when the action returns; it waits for a
+// write under way, so the patcher is never used by two goroutines.
+func (r *Reconciler) progress(ctx context.Context, s *scope, format string, args ...any) (done func()) {
 	conditions.MarkReconciling(s.obj, fluxmeta.ProgressingReason, format, args...)
-	r.Progress(ctx, s.patcher, s.obj)
+	// The write patches a copy: the action reads the object while it runs.
+	snapshot := s.obj.DeepCopy()
+	written := make(chan struct{})
+	timer := time.AfterFunc(r.progressDelay(), func() {
+		defer close(written)
+		r.Progress(ctx, s.patcher, snapshot)
+	})
+	return func() {
+		if !timer.Stop() {
+			<-written
+		}
+	}
 }
 
 func defaultTimeout(obj *helmv2.HelmRelease) metav1.Duration {

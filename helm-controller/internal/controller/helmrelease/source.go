@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"helm.sh/helm/v3/pkg/chart"
@@ -123,7 +124,10 @@ func chartSource(obj *helmv2.HelmRelease) (kind, namespace, name string) {
 }
 
 // getArtifact waits until the chart source has an artifact for its current
-// generation. Sets nothing; the wait shows on Ready.
+// generation. Sets nothing; the wait shows on Ready. The watch on chart
+// sources (chartArtifactReady) wakes the HelmRelease the moment the
+// artifact is there, so the wait looks again on its own only after
+// artifactRequeue, in case the source never gets one.
 func (r *Reconciler) getArtifact(ctx context.Context, s *scope) error {
 	kind, ns, name := chartSource(s.obj)
 	if r.NoCrossNamespaceRefs && ns != s.obj.Namespace {
@@ -131,46 +135,35 @@ func (r *Reconciler) getArtifact(ctx context.Context, s *scope) error {
 			"cross-namespace chartRef to %s '%s/%s' is not allowed: the controller runs with --no-cross-namespace-refs", kind, ns, name))
 	}
 	key := types.NamespacedName{Namespace: ns, Name: name}
-	var src interface {
-		client.Object
-		GetArtifact() *fluxmeta.Artifact
-	}
-	var observed int64
+	var src chartSourceObject
 	switch kind {
 	case sourcev1.HelmChartKind:
-		hc := &sourcev1.HelmChart{}
-		src = hc
-		if err := r.Get(ctx, key, hc); err != nil {
-			return r.sourceUnavailable(kind, key, err)
-		}
-		observed = hc.Status.ObservedGeneration
+		src = &sourcev1.HelmChart{}
 	case sourcev1.OCIRepositoryKind:
-		oci := &sourcev1.OCIRepository{}
-		src = oci
-		if err := r.Get(ctx, key, oci); err != nil {
-			return r.sourceUnavailable(kind, key, err)
-		}
-		observed = oci.Status.ObservedGeneration
+		src = &sourcev1.OCIRepository{}
 	case sourcev1.ExternalArtifactKind:
-		// An ExternalArtifact has no spec of its own to observe: its
-		// producer replaces status.artifact whenever the content changes.
-		ea := &sourcev1.ExternalArtifact{}
-		src = ea
-		if err := r.Get(ctx, key, ea); err != nil {
-			return r.sourceUnavailable(kind, key, err)
-		}
-		observed = ea.Generation
+		src = &sourcev1.ExternalArtifact{}
 	default:
 		return outcome.StallErr(helmv2.ArtifactFailedReason,
 			fmt.Errorf("unsupported chart source kind '%s': use HelmChart, OCIRepository or ExternalArtifact", kind))
 	}
-	a := src.GetArtifact()
-	if a == nil {
-		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.dependencyRequeue(),
-			fmt.Errorf("%s '%s' has no artifact yet%s", kind, key, whyNotReady(src)))
+	noArtifact := outcome.WaitErr(helmv2.ArtifactFailedReason, r.artifactRequeue(s.obj),
+		fmt.Errorf("%s '%s' has no artifact yet", kind, key))
+	if err := r.Get(ctx, key, src); err != nil {
+		if apierrors.IsNotFound(err) && s.obj.HasChartTemplate() {
+			// Created by this reconcile and not in the cache yet: the
+			// same wait as for its artifact, and the same message, so the
+			// next reconcile writes no status of its own for it.
+			return noArtifact
+		}
+		return r.sourceUnavailable(s.obj, kind, key, err)
 	}
-	if observed < src.GetGeneration() {
-		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.dependencyRequeue(),
+	a, current := artifactOf(src)
+	if a == nil {
+		return noArtifact
+	}
+	if !current {
+		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.artifactRequeue(s.obj),
 			fmt.Errorf("%s '%s' has not produced an artifact for its latest spec yet", kind, key))
 	}
 	s.sourceKind = kind
@@ -178,9 +171,43 @@ func (r *Reconciler) getArtifact(ctx context.Context, s *scope) error {
 	return nil
 }
 
-func (r *Reconciler) sourceUnavailable(kind string, key types.NamespacedName, err error) error {
+// chartSourceObject is a HelmChart, an OCIRepository or an
+// ExternalArtifact.
+type chartSourceObject interface {
+	client.Object
+	GetArtifact() *fluxmeta.Artifact
+}
+
+// artifactOf returns the artifact of a chart source and whether it is for
+// the source's current spec. An ExternalArtifact has no spec of its own to
+// observe: its producer replaces status.artifact whenever the content
+// changes.
+func artifactOf(src client.Object) (a *fluxmeta.Artifact, current bool) {
+	var observed int64
+	switch o := src.(type) {
+	case *sourcev1.HelmChart:
+		observed = o.Status.ObservedGeneration
+	case *sourcev1.OCIRepository:
+		observed = o.Status.ObservedGeneration
+	case *sourcev1.ExternalArtifact:
+		observed = o.Generation
+	default:
+		return nil, false
+	}
+	a = src.(chartSourceObject).GetArtifact()
+	return a, a != nil && observed >= src.GetGeneration()
+}
+
+// artifactRequeue is when a HelmRelease waiting for its chart's artifact
+// looks again without being woken: its interval, as the watch on chart
+// sources wakes it when the artifact comes.
+func (r *Reconciler) artifactRequeue(obj *helmv2.HelmRelease) time.Duration {
+	return obj.GetRequeueAfter()
+}
+
+func (r *Reconciler) sourceUnavailable(obj *helmv2.HelmRelease, kind string, key types.NamespacedName, err error) error {
 	if apierrors.IsNotFound(err) {
-		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.dependencyRequeue(),
+		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.artifactRequeue(obj),
 			fmt.Errorf("%s '%s' does not exist yet", kind, key))
 	}
 	return outcome.RetryErr(helmv2.ArtifactFailedReason, fmt.Errorf("failed to get %s '%s': %w", kind, key, err))

@@ -41,6 +41,8 @@ var (
 	// reconciler is the running reconciler, for tests that build Helm
 	// configurations the way it does.
 	reconciler *Reconciler
+	// requests counts what the manager sends to the API server.
+	requests = suite.NewRequests()
 )
 
 // TestMain starts one fast-mode cluster (Helm releases here hold only
@@ -59,7 +61,8 @@ func TestMain(m *testing.M) {
 		Controller: "helm-controller",
 		// As in the controller binaries (the API server has priority and
 		// fairness), no client-side rate limit.
-		NoRateLimit: true,
+		NoRateLimit:   true,
+		WrapTransport: requests.Wrap,
 	}
 	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
 		env = e.Cluster

@@ -97,3 +97,28 @@ func (annotationChanged) Update(e event.UpdateEvent) bool {
 	return o[helmv2.ForceRequestAnnotation] != n[helmv2.ForceRequestAnnotation] ||
 		o[helmv2.ResetRequestAnnotation] != n[helmv2.ResetRequestAnnotation]
 }
+
+// chartArtifactReady passes the events of a chart source after which a
+// HelmRelease waiting on it (getArtifact) may go on: a new artifact
+// (watch.ArtifactChanged), an artifact that now answers the source's latest
+// spec although its content did not change (a HelmChart whose new spec
+// resolves to the same chart), and a source seen first with an artifact
+// already (made while the watch was down). A HelmRelease waiting on its
+// chart is woken by these alone.
+type chartArtifactReady struct{ predicate.Funcs }
+
+func (chartArtifactReady) Create(e event.CreateEvent) bool {
+	a, current := artifactOf(e.Object)
+	return a != nil && current
+}
+func (chartArtifactReady) Delete(event.DeleteEvent) bool   { return false }
+func (chartArtifactReady) Generic(event.GenericEvent) bool { return false }
+
+func (chartArtifactReady) Update(e event.UpdateEvent) bool {
+	if e.ObjectOld == nil || e.ObjectNew == nil {
+		return false
+	}
+	_, wasCurrent := artifactOf(e.ObjectOld)
+	_, current := artifactOf(e.ObjectNew)
+	return current && (!wasCurrent || watch.ArtifactChanged{}.Update(e))
+}
