@@ -97,7 +97,7 @@ func Build(root, path string, opts Options) ([]*unstructured.Unstructured, error
 		return nil, err
 	}
 	fsys := newOverlay(root)
-	fsys.maxRead = opts.MaxReadBytes
+	fsys.maxRead, fsys.maxObjects = opts.MaxReadBytes, opts.MaxObjects
 	if !fsys.IsDir(dir) {
 		return nil, fmt.Errorf("spec.path %q: no such directory in the artifact", path)
 	}

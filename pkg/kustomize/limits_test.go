@@ -28,6 +28,8 @@ func TestBuildLimits(t *testing.T) {
 		"twice/kustomization.yaml": "resources: [../base, ../base2]\n",
 		"base2/kustomization.yaml": "resources: [../base/cms.yaml]\nnamePrefix: two-\n",
 		"big/cms.yaml":             big,
+		// A List counts one while read; its items are counted in the output.
+		"list/list.yaml": "apiVersion: v1\nkind: List\nitems:\n" + listItems("item", 3),
 	})
 	for _, tc := range []struct {
 		name, path string
@@ -45,8 +47,11 @@ func TestBuildLimits(t *testing.T) {
 			opts: Options{MaxReadBytes: int64(len(small)) + 200}},
 		{name: "the file that crosses the read limit is named", path: "big",
 			opts: Options{MaxReadBytes: int64(len(big)) - 1}, limit: LimitReadBytes, file: "big/cms.yaml", wantSize: int64(len(big))},
-		{name: "too many objects", path: "big",
-			opts: Options{MaxObjects: 199}, limit: LimitObjects, wantSize: 200},
+		{name: "too many objects are counted while read", path: "big",
+			opts: Options{MaxObjects: 199}, limit: LimitObjects, file: "big/cms.yaml", wantSize: 200},
+		{name: "kustomization files are not objects", path: "base", opts: Options{MaxObjects: 2}},
+		{name: "the items of a List are counted in the output", path: "list",
+			opts: Options{MaxObjects: 2}, limit: LimitObjects, wantSize: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			objs, err := Build(root, tc.path, tc.opts)
@@ -71,4 +76,12 @@ func TestBuildLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+func listItems(prefix string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: %s-%d\n", prefix, i)
+	}
+	return b.String()
 }

@@ -37,10 +37,12 @@ type overlay struct {
 	dirs  map[string]bool
 	// maxRead caps the bytes of distinct files read from disk (0: no cap);
 	// read counts them, charged holds the files counted and exceeded is the
-	// first read refused (see charge).
-	maxRead, read int64
-	charged       map[string]bool
-	exceeded      *LimitError
+	// first read refused (see charge). maxObjects and objects do the same
+	// for the objects the files hold (see countObjects).
+	maxRead, read       int64
+	maxObjects, objects int
+	charged             map[string]bool
+	exceeded            *LimitError
 }
 
 var _ filesys.FileSystem = (*overlay)(nil)
@@ -161,7 +163,7 @@ func (o *overlay) Open(path string) (filesys.File, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: unwrapPathError(err)}
 	}
-	if err := o.charge(p, r); err != nil {
+	if _, err := o.charge(p, r); err != nil {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
 	f, err := os.Open(r)
@@ -304,12 +306,18 @@ func (o *overlay) ReadFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: unwrapPathError(err)}
 	}
-	if err := o.charge(p, r); err != nil {
+	first, err := o.charge(p, r)
+	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
 	}
 	data, err := os.ReadFile(r)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: unwrapPathError(err)}
+	}
+	if first {
+		if err := o.countObjects(p, data); err != nil {
+			return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+		}
 	}
 	return data, nil
 }
