@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/source-controller/internal/helm/helmtest"
@@ -73,10 +75,15 @@ func BenchmarkHelmChartsReady(b *testing.B) {
 	}
 	b.StopTimer()
 
+	for name, mean := range meanSeconds(b, "helmchart", "controller_runtime_reconcile_time_seconds", "workqueue_queue_duration_seconds") {
+		b.ReportMetric(mean*1000, name+"-mean-ms")
+	}
 	after := apiRequests(b)
-	for key, n := range after {
-		if d := n - before[key]; d > 0 {
+	for key, n := range after[requestTotal] {
+		if d := n - before[requestTotal][key]; d > 0 {
 			b.ReportMetric(d/float64(b.N), key+"/chart")
+			sum := after[requestSeconds+"_sum"][key] - before[requestSeconds+"_sum"][key]
+			b.ReportMetric(sum/d*1000, key+"-mean-ms")
 		}
 	}
 	b.ReportMetric(float64(repo.ChartDownloads()), "chart-downloads")
@@ -119,12 +126,46 @@ func watchReady(b *testing.B, ns string, n int) <-chan struct{} {
 	return done
 }
 
+// meanSeconds returns the mean of each named histogram of controller
+// in the process's controller-runtime metrics (since the process started),
+// to tell time spent reconciling from time spent waiting for a worker.
+func meanSeconds(b *testing.B, controller string, names ...string) map[string]float64 {
+	b.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		if !slices.Contains(names, f.GetName()) {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if (l.GetName() == "controller" || l.GetName() == "name") && l.GetValue() == controller {
+					if h := m.GetHistogram(); h.GetSampleCount() > 0 {
+						out[f.GetName()] = h.GetSampleSum() / float64(h.GetSampleCount())
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
 // countedResources are the resources whose requests the benchmark reports.
 var countedResources = map[string]bool{"helmcharts": true, "helmrepositories": true, "events": true, "secrets": true}
 
-// apiRequests reads the API server's apiserver_request_total for the
-// counted resources, keyed by "<verb>-<resource>[.<subresource>]".
-func apiRequests(b *testing.B) map[string]float64 {
+const (
+	requestTotal   = "apiserver_request_total"
+	requestSeconds = "apiserver_request_duration_seconds"
+)
+
+// apiRequests reads the API server's request counts (apiserver_request_total)
+// and the sums of their durations (apiserver_request_duration_seconds_sum)
+// for the counted resources, by series name and then by
+// "<verb>-<resource>[.<subresource>]".
+func apiRequests(b *testing.B) map[string]map[string]float64 {
 	b.Helper()
 	hc, err := rest.HTTPClientFor(env.Config)
 	if err != nil {
@@ -138,12 +179,12 @@ func apiRequests(b *testing.B) map[string]float64 {
 	if resp.StatusCode != http.StatusOK {
 		b.Fatalf("GET /metrics: %s", resp.Status)
 	}
-	out := map[string]float64{}
+	out := map[string]map[string]float64{requestTotal: {}, requestSeconds + "_sum": {}}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "apiserver_request_total{")
-		if !ok {
+		name, line, ok := strings.Cut(sc.Text(), "{")
+		if out[name] == nil || !ok {
 			continue
 		}
 		labels, value, _ := strings.Cut(line, "} ")
@@ -163,7 +204,7 @@ func apiRequests(b *testing.B) map[string]float64 {
 		if err != nil {
 			b.Fatal(err)
 		}
-		out[key] += v
+		out[name][key] += v
 	}
 	return out
 }

@@ -31,6 +31,9 @@ var (
 	// mgr is the manager the reconcilers run in, for benchmarks that watch
 	// its cache.
 	mgr ctrl.Manager
+	// requests counts what the reconcilers send to the API server, for
+	// request budgets.
+	requests = suite.NewRequests()
 )
 
 // TestMain starts one API server, one git server, and the GitRepository,
@@ -41,7 +44,7 @@ func TestMain(m *testing.M) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
-	opts := suite.Options{Scheme: scheme, Controller: "source-controller", NoRateLimit: true}
+	opts := suite.Options{Scheme: scheme, Controller: "source-controller", NoRateLimit: true, WrapTransport: requests.Wrap}
 	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
 		env, mgr = e.Cluster, e.Manager
 		var err error
