@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
-	"github.com/ferrycd/ferry/source-controller/internal/helm/helmtest"
 	"github.com/ferrycd/ferry/test/suite"
 )
 
@@ -23,11 +22,8 @@ func TestRequestBudget(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	repo := helmtest.NewRepository(t, false)
-	repo.Publish(t, helmtest.NewChart("app", "1.0.0", nil, nil))
-	src := newHelmRepository(ns, "charts", repo.URL)
-	create(t, src)
-	waitSourceReady(t, src)
+	repo := appRepository(t, ns)
+	waitSourceReady(t, newHelmRepository(ns, "charts", ""))
 	// The repository's event is on the wire before counting starts.
 	g.Eventually(func() []string { return eventReasons(t, ns) }, timeout, 50*time.Millisecond).
 		Should(ContainElement(sourcev1.NewArtifactReason))

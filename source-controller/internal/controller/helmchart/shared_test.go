@@ -37,6 +37,16 @@ func createCharts(t *testing.T, ns, prefix string, n int, mutate ...func(*source
 	return objs
 }
 
+// appRepository serves chart app 1.0.0 from a new chart repository, as
+// HelmRepository "charts" in ns.
+func appRepository(t *testing.T, ns string) *helmtest.Repository {
+	t.Helper()
+	repo := helmtest.NewRepository(t, false)
+	repo.Publish(t, helmtest.NewChart("app", "1.0.0", nil, nil))
+	create(t, newHelmRepository(ns, "charts", repo.URL))
+	return repo
+}
+
 // cachedFile returns the file of the chart cache that artifact a is a link
 // to, or "" when there is none.
 func cachedFile(t *testing.T, a *fluxmeta.Artifact) string {
@@ -101,9 +111,7 @@ func TestSharedChartGoesWithItsLastHelmChart(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	repo := helmtest.NewRepository(t, false)
-	repo.Publish(t, helmtest.NewChart("app", "1.0.0", nil, nil))
-	create(t, newHelmRepository(ns, "charts", repo.URL))
+	repo := appRepository(t, ns)
 	objs := createCharts(t, ns, "app", 3)
 	shared := cachedFile(t, objs[0].Status.Artifact)
 	g.Expect(shared).NotTo(BeEmpty())
@@ -134,9 +142,7 @@ func TestDamagedSharedChartIsBuiltAgain(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	repo := helmtest.NewRepository(t, false)
-	repo.Publish(t, helmtest.NewChart("app", "1.0.0", nil, nil))
-	create(t, newHelmRepository(ns, "charts", repo.URL))
+	repo := appRepository(t, ns)
 	objs := createCharts(t, ns, "app", 2)
 	damaged := objs[0].Status.Artifact.Digest
 
