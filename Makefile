@@ -40,6 +40,13 @@ FUZZ_TARGETS := pkg:./artifact/untar:FuzzUntar pkg:./artifact/fetch:FuzzParseDig
   notification-controller:./internal/webhook:FuzzReceiverHandler
 FUZZTIME ?= 30s
 
+# The fault suite's size for make chaos: full (200 Kustomizations and 100
+# HelmReleases) or short (20 and 10, the form make test runs through go test
+# ./... in test/). Its packages run one after another (-p 1): each starts its
+# own cluster and controllers, and two at once would measure the machine.
+CHAOS ?= full
+CHAOS_TIMEOUT ?= 90m
+
 .DEFAULT_GOAL := help
 
 ##@ General
@@ -116,6 +123,12 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s), one after another.
 e2e: ## Run only the end-to-end suite.
 	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
 	cd test && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./e2e/...
+
+.PHONY: chaos
+chaos: ## Run the fault suite (test/chaos) at size CHAOS (full|short) and write docs/chaos/report.md.
+	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
+	cd test && FERRY_CHAOS=$(CHAOS) FERRY_CHAOS_REPORT=$(CURDIR)/docs/chaos/report.md \
+	  go test $(GO_TEST_FLAGS) -p 1 -v -timeout $(CHAOS_TIMEOUT) ./chaos/...
 
 .PHONY: chromium
 chromium: ## Install Debian's chromium for the UI's browser tests, benchmark and screenshots, when missing.
