@@ -28,10 +28,11 @@ import (
 // Configs builds Helm configurations. What is costly to rediscover is
 // shared: one cached discovery client and one clientset per target, so
 // many releases on one cluster and identity do not each rediscover the API
-// server (the mapper is the target's, already shared), and one kubectl
-// factory per target and release namespace, so Helm's kube client keeps
-// the OpenAPI documents it fetched to validate manifests instead of
-// fetching them again for every release.
+// server (the mapper is the target's, already shared), one kubectl factory
+// per target and release namespace, and per target the kinds whose fields
+// the API server validates itself, so Helm's validation of manifests does
+// not fetch and parse OpenAPI documents again for every release
+// (validatingFactory).
 //
 // The Helm configuration itself is new on every call, for two reasons.
 // Helm caches Capabilities on it for its whole life, so a long-lived one
@@ -53,6 +54,9 @@ type Configs struct {
 type shared struct {
 	discovery discovery.CachedDiscoveryInterface
 	clientset kubernetes.Interface
+	// supported is what the target's API server validates itself
+	// (validatingFactory).
+	supported *fieldValidationCache
 }
 
 type factoryKey struct {
@@ -108,14 +112,14 @@ func (c *Configs) lookup(target *kubeclient.Target, releaseNamespace string) (*s
 		if err != nil {
 			return nil, nil, err
 		}
-		sh = &shared{discovery: memory.NewMemCacheClient(d), clientset: cs}
+		sh = &shared{discovery: memory.NewMemCacheClient(d), clientset: cs, supported: newFieldValidationCache()}
 		c.targets[target] = sh
 	}
 	key := factoryKey{target, releaseNamespace}
 	f, ok := c.factories[key]
 	if !ok {
-		f = cmdutil.NewFactory(&restClientGetter{cfg: target.Config, namespace: releaseNamespace,
-			discovery: sh.discovery, mapper: target.Mapper})
+		f = &validatingFactory{Factory: cmdutil.NewFactory(&restClientGetter{cfg: target.Config, namespace: releaseNamespace,
+			discovery: sh.discovery, mapper: target.Mapper}), supported: sh.supported}
 		c.factories[key] = f
 	}
 	return sh, f, nil
