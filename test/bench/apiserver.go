@@ -51,7 +51,12 @@ func apiRequests(ctx context.Context, cfg *rest.Config) (map[string]float64, err
 			// Server-side dry-runs are counted apart from the writes.
 			verb += "(dry-run)"
 		}
-		key := verb + " " + labels["resource"]
+		resource := labels["resource"]
+		if resource == "" {
+			// Discovery, OpenAPI documents, /version.
+			resource = nonResource
+		}
+		key := verb + " " + resource
 		if s := labels["subresource"]; s != "" {
 			key += "/" + s
 		}
@@ -59,6 +64,9 @@ func apiRequests(ctx context.Context, cfg *rest.Config) (map[string]float64, err
 	}
 	return out, sc.Err()
 }
+
+// nonResource names the requests of no resource in apiRequests' keys.
+const nonResource = "non-resource"
 
 // perObject formats after-before per object for the resources named,
 // largest first, as "verb resource: n.n".

@@ -18,7 +18,7 @@ import (
 
 // countedResources are the resources whose API requests the hr scenarios
 // report per release.
-var countedResources = []string{"helmreleases", "helmcharts", "helmrepositories", "secrets", "configmaps", "events"}
+var countedResources = []string{"helmreleases", "helmcharts", "helmrepositories", "secrets", "configmaps", "events", nonResource}
 
 // runHelmReleases installs N releases of a small chart (3 ConfigMaps, no
 // hooks) written the way Flux users write them and Flux's own benchmark
