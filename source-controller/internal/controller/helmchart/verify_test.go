@@ -19,7 +19,7 @@ import (
 func verifyChart(secret string) func(*sourcev1.HelmChart) {
 	return func(o *sourcev1.HelmChart) {
 		o.Spec.Version = "1.x"
-		o.Spec.Verify = &sourcev1.OCIRepositoryVerification{Provider: "cosign", SecretRef: fluxmeta.LocalObjectReference{Name: secret}}
+		o.Spec.Verify = cosigntest.Verification(secret)
 	}
 }
 

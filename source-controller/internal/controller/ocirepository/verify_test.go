@@ -32,7 +32,7 @@ func keySecret(t *testing.T, ns, name string, keys ...*cosigntest.Key) {
 func verifyWith(secret string) func(*sourcev1.OCIRepository) {
 	return func(o *sourcev1.OCIRepository) {
 		o.Spec.Reference = &sourcev1.OCIRepositoryRef{Tag: "v1"}
-		o.Spec.Verify = &sourcev1.OCIRepositoryVerification{Provider: "cosign", SecretRef: fluxmeta.LocalObjectReference{Name: secret}}
+		o.Spec.Verify = cosigntest.Verification(secret)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"testing"
 
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -150,4 +151,10 @@ func ExpectSourceVerified(t testing.TB, obj conditions.Getter, status metav1.Con
 	if status == metav1.ConditionFalse {
 		g.Expect(c.Reason).To(gomega.Equal(sourcev1.VerificationErrorReason))
 	}
+}
+
+// Verification is the spec.verify of a source whose trusted keys are in the
+// Secret named secret.
+func Verification(secret string) *sourcev1.OCIRepositoryVerification {
+	return &sourcev1.OCIRepositoryVerification{Provider: "cosign", SecretRef: fluxmeta.LocalObjectReference{Name: secret}}
 }

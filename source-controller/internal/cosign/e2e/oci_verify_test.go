@@ -58,7 +58,7 @@ func pipeline(t *testing.T, ns, name, url string) (*sourcev1.OCIRepository, *kus
 	src := &sourcev1.OCIRepository{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: sourcev1.OCIRepositorySpec{URL: url, Interval: metav1.Duration{Duration: time.Hour},
-			Verify: &sourcev1.OCIRepositoryVerification{Provider: "cosign", SecretRef: fluxmeta.LocalObjectReference{Name: "cosign-keys"}}},
+			Verify: cosigntest.Verification("cosign-keys")},
 	}
 	ks := &kustomizev1.Kustomization{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
