@@ -97,6 +97,7 @@ func TestIdenticalChartsArePulledAndPackagedOnce(t *testing.T) {
 	for _, got := range packaged {
 		g.Expect(got.Status.Artifact.Revision).To(Equal("1.0.0+1"))
 		g.Expect(got.Status.Artifact.Digest).To(Equal(packaged[0].Status.Artifact.Digest))
+		g.Expect(cachedFile(t, got.Status.Artifact)).To(Equal(cachedFile(t, packaged[0].Status.Artifact)))
 		g.Expect(got.Status.ObservedValuesFiles).To(Equal([]string{"values.yaml", "values-prod.yaml"}))
 	}
 	g.Expect(packaged[0].Status.Artifact.Digest).NotTo(Equal(want.Digest))
@@ -154,4 +155,30 @@ func TestDamagedSharedChartIsBuiltAgain(t *testing.T) {
 		g.Expect(suite.Download(t, got.Status.Artifact)).To(Equal(repo.Archive("app", "1.0.0")))
 	}
 	g.Expect(repo.ChartDownloads()).To(Equal(2), "the damaged build is downloaded once more, for both")
+}
+
+func TestIdenticalChartsFromGitArePackagedOnce(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	files := helmtest.Files(t, helmtest.NewChart("app", "0.1.0", map[string]any{"replicas": 1}, nil), "charts/app")
+	repoPath := ns + "/charts.git"
+	_, err := gitSrv.Commit(repoPath, "main", "charts", files)
+	g.Expect(err).NotTo(HaveOccurred())
+	create(t, newGitRepository(ns, "src", gitSrv.URL(repoPath)))
+	var objs []*sourcev1.HelmChart
+	for i, path := range []string{"charts/app", "./charts/app", "charts/app"} {
+		obj := newHelmChart(ns, fmt.Sprintf("app-%d", i), path, sourcev1.GitRepositoryKind, "src")
+		create(t, obj)
+		objs = append(objs, obj)
+	}
+	shared := ""
+	for _, obj := range objs {
+		got := waitChart(t, obj, metav1.ConditionTrue, sourcev1.ChartPackageSucceededReason, "packaged 'app' chart with version '0.1.0'")
+		if shared == "" {
+			shared = cachedFile(t, got.Status.Artifact)
+			g.Expect(shared).NotTo(BeEmpty())
+		}
+		g.Expect(cachedFile(t, got.Status.Artifact)).To(Equal(shared), "one packaging for every spelling of the path")
+	}
 }
