@@ -10,11 +10,8 @@
 package tenancy
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -32,13 +29,10 @@ import (
 // without spec.serviceAccountName, as Flux's lockdown configures it.
 const tenantServiceAccount = "default"
 
-// controllers are the ones a tenant's Kustomizations and HelmReleases need.
-var controllers = []string{"source-controller", "kustomize-controller", "helm-controller"}
-
 // lockdown are the flags of Flux's multi-tenancy lockdown, per controller.
+// The source-controller has no such flag (neither has Flux's): its kinds
+// name no other objects a tenant could reach through.
 var lockdown = map[string][]string{
-	// The source-controller has no such flag (neither has Flux's): its
-	// kinds name no other objects a tenant could reach through.
 	"kustomize-controller": {"--no-cross-namespace-refs=true", "--no-remote-bases=true", "--default-service-account=" + tenantServiceAccount},
 	"helm-controller":      {"--no-cross-namespace-refs=true", "--default-service-account=" + tenantServiceAccount},
 }
@@ -46,70 +40,21 @@ var lockdown = map[string][]string{
 var (
 	testCluster *cluster.Cluster
 	gitSrv      *gitserver.Server
-	procs       []*harness.Process
 )
 
 func TestMain(m *testing.M) {
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
-
-func run(m *testing.M) (int, error) {
-	ctx := context.Background()
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 	utilruntime.Must(helmv2.AddToScheme(scheme))
-	c, err := cluster.Start(cluster.Options{Scheme: scheme})
-	if err != nil {
-		return 0, err
-	}
-	testCluster = c
-	defer func() { _ = c.Stop() }()
-	if gitSrv, err = gitserver.Start(); err != nil {
-		return 0, err
-	}
-	defer gitSrv.Close()
-
-	work, err := os.MkdirTemp("", "ferry-tenancy-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(work)
-	if err := harness.Build(work, controllers...); err != nil {
-		return 0, err
-	}
-	if err := harness.InstallRBAC(c, controllers...); err != nil {
-		return 0, err
-	}
-	_, args := harness.Args(work)
-	defer func() {
-		for _, p := range procs {
-			p.Stop()
+	controllers := []string{"source-controller", "kustomize-controller", "helm-controller"}
+	os.Exit(harness.Main(m, scheme, controllers, lockdown, func(s *harness.Suite) (func(), error) {
+		testCluster = s.Cluster
+		var err error
+		if gitSrv, err = gitserver.Start(); err != nil {
+			return nil, err
 		}
-	}()
-	for _, name := range controllers {
-		p, err := harness.Start(ctx, c, work, work, name, append(harness.WithoutEvents(args[name]), lockdown[name]...)...)
-		if err != nil {
-			return 0, err
-		}
-		procs = append(procs, p)
-	}
-	for _, p := range procs {
-		if err := p.WaitReady(time.Minute); err != nil {
-			return 0, fmt.Errorf("%w\n%s", err, p.LogTail(4000))
-		}
-	}
-	code := m.Run()
-	if code != 0 {
-		for _, p := range procs {
-			fmt.Fprintf(os.Stderr, "==> %s <==\n%s\n", p.Name, p.LogTail(6000))
-		}
-	}
-	return code, nil
+		return gitSrv.Close, nil
+	}))
 }
