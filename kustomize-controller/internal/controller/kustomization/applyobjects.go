@@ -11,6 +11,7 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
+	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
 	"github.com/fluxcd/pkg/ssa/utils"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -247,6 +248,18 @@ func (r *Reconciler) applyObjects(ctx context.Context, s *scope, opts ssa.ApplyO
 				continue
 			}
 			e, uid, err := r.applyOne(ctx, c, o, lives[i], next)
+			if err != nil && ssaerrors.IsImmutableError(err) {
+				// An object the cache did not show (it lacks the owner
+				// label) with an immutable field changed: the library
+				// recreates it under force, or reports it.
+				cs, lerr := s.manager.ApplyAll(ctx, []*unstructured.Unstructured{o}, opts)
+				if lerr != nil {
+					return written(entries), nil, lerr
+				}
+				entries[i] = &cs.Entries[0]
+				delete(next, object.UnstructuredToObjMetadata(o))
+				continue
+			}
 			if err != nil {
 				return written(entries), nil, err
 			}

@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 		// fairness), no client-side rate limit.
 		NoRateLimit: true,
 		// Every request the reconciler makes is counted (TestRequestBudget).
-		WrapTransport: requests.wrap,
+		WrapTransport: requests.Wrap,
 	}
 	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
 		env = e.Cluster
