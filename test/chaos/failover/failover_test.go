@@ -2,15 +2,21 @@ package failover
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/test/chaos/workload"
@@ -79,8 +85,8 @@ func get(g Gomega, u string) int {
 	return resp.StatusCode
 }
 
-// TestLeaderFailover runs two replicas of the source-, kustomize- and
-// helm-controller with leader election under the fleet, checks the
+// TestLeaderFailover runs two replicas of each controller with leader
+// election under the fleet (and a Receiver for the notification-controller), checks the
 // standbys do nothing, kills every leader with SIGKILL right after a commit
 // that applies, prunes and upgrades, and checks the standbys take over
 // within the lease time, the Service follows the source-controller's
@@ -114,12 +120,14 @@ func TestLeaderFailover(t *testing.T) {
 	}, time.Minute, 100*time.Millisecond).Should(Succeed(), "the Service should select the leader's Pod only")
 
 	w := deploy(t, "failover", size)
+	rcv := newReceiver(t, w.Namespace())
 	report := converge(t, w, time.Now(), convergeTimeout(size))
 	t.Logf("fleet of %d objects converged under the first leaders in %s", report.Objects, report.ConvergeTime.Round(time.Second))
 	for _, name := range controllers {
 		leaders[name].expectActive(g)
 		standbys[name].expectStandby(g)
 	}
+	expectReceiverReady(t, rcv)
 	before := fleetArtifact(t, w, w.Head())
 	g.Expect(get(g, before)).To(Equal(http.StatusOK))
 	g.Expect(svc.routedTo("source-controller-b")).To(BeZero(), "no download should have gone to the standby")
@@ -149,6 +157,7 @@ func TestLeaderFailover(t *testing.T) {
 			"the new leader should take the label off the former leader's Pod, whose container restarted")
 	}, time.Minute, 100*time.Millisecond).Should(Succeed())
 	routedToFormer := svc.routedTo("source-controller-a")
+	expectReceiverReady(t, rcv)
 
 	report = converge(t, w, killed, convergeTimeout(size))
 	after := fleetArtifact(t, w, head)
@@ -170,10 +179,48 @@ func TestLeaderFailover(t *testing.T) {
 		standbys[name].expectActive(g)
 		leaders[name].expectStandby(g)
 	}
-	t.Logf("FIGURE failover: objects=%d takeover source=%s kustomize=%s helm=%s (lease %s) converge=%s lost=%d wrongPrunes=%d; after takeover: converge=%s lost=%d wrongPrunes=%d",
-		report.Objects, takeover["source-controller"].Round(100*time.Millisecond), takeover["kustomize-controller"].Round(100*time.Millisecond),
-		takeover["helm-controller"].Round(100*time.Millisecond), leaseDuration, report.ConvergeTime.Round(100*time.Millisecond),
-		report.ObjectsLost, report.WrongPrunes, again.ConvergeTime.Round(100*time.Millisecond), again.ObjectsLost, again.WrongPrunes)
+	takeovers := fmt.Sprintf("source %s, kustomize %s, helm %s, notification %s",
+		takeover["source-controller"].Round(100*time.Millisecond), takeover["kustomize-controller"].Round(100*time.Millisecond),
+		takeover["helm-controller"].Round(100*time.Millisecond), takeover["notification-controller"].Round(100*time.Millisecond))
+	addFigure(t, figure{scenario: "failover: kill -9 of every leader", objects: report.Objects, takeover: takeovers,
+		converge: report.ConvergeTime, lost: report.ObjectsLost, wrong: report.WrongPrunes,
+		note: fmt.Sprintf("bound %s; artifact URL answers 200 after the failover", takeoverBound)})
+	addFigure(t, figure{scenario: "failover: next commit under the new leaders", objects: again.Objects, takeover: "-",
+		converge: again.ConvergeTime, lost: again.ObjectsLost, wrong: again.WrongPrunes,
+		note: "artifacts fetched through the Service from the new leader only"})
+}
+
+// newReceiver gives the notification-controller something to reconcile: a
+// generic Receiver for the fleet's GitRepository.
+func newReceiver(t *testing.T, ns string) *notificationv1.Receiver {
+	t.Helper()
+	g := NewWithT(t)
+	ctx := context.Background()
+	g.Expect(testCluster.Client.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "webhook-token", Namespace: ns},
+		StringData: map[string]string{"token": "failover-token"},
+	})).To(Succeed())
+	rcv := &notificationv1.Receiver{
+		ObjectMeta: metav1.ObjectMeta{Name: "fleet", Namespace: ns},
+		Spec: notificationv1.ReceiverSpec{
+			Type:      notificationv1.GenericReceiver,
+			SecretRef: fluxmeta.LocalObjectReference{Name: "webhook-token"},
+			Resources: []notificationv1.CrossNamespaceObjectReference{{Kind: sourcev1.GitRepositoryKind, Name: workload.GitRepositoryName}},
+		},
+	}
+	g.Expect(testCluster.Client.Create(ctx, rcv)).To(Succeed())
+	return rcv
+}
+
+// expectReceiverReady waits for the Receiver to be Ready at its generation.
+func expectReceiverReady(t *testing.T, rcv *notificationv1.Receiver) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(testCluster.Client.Get(context.Background(), client.ObjectKeyFromObject(rcv), rcv)).To(Succeed())
+		g.Expect(conditions.IsReady(rcv)).To(BeTrue())
+		g.Expect(rcv.Status.ObservedGeneration).To(Equal(rcv.Generation))
+		g.Expect(rcv.Status.WebhookPath).To(HavePrefix("/hook/"))
+	}, time.Minute, 200*time.Millisecond).Should(Succeed())
 }
 
 // waitTakeover watches every standby at once and returns, per controller,

@@ -11,6 +11,7 @@ import (
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	notificationv1 "github.com/ferrycd/ferry/pkg/apis/notification/v1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/test/chaos/workload"
 	"github.com/ferrycd/ferry/test/cluster"
@@ -25,9 +26,9 @@ var (
 	binDir, workDir string
 )
 
-// controllers are the ones that run as replicas here; the
-// notification-controller has no part in the fleet.
-var controllers = []string{"source-controller", "kustomize-controller", "helm-controller"}
+// controllers are the ones that run as replicas in the failover scenario:
+// all four.
+var controllers = []string{"source-controller", "kustomize-controller", "helm-controller", "notification-controller"}
 
 func TestMain(m *testing.M) {
 	code, err := run(m)
@@ -44,6 +45,7 @@ func run(m *testing.M) (int, error) {
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 	utilruntime.Must(helmv2.AddToScheme(scheme))
+	utilruntime.Must(notificationv1.AddToScheme(scheme))
 
 	c, err := cluster.Start(cluster.Options{Scheme: scheme})
 	if err != nil {
@@ -54,7 +56,15 @@ func run(m *testing.M) (int, error) {
 	if workDir, err = os.MkdirTemp("", "ferry-failover-"); err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(workDir)
+	code := 0
+	// A failed run keeps the replicas' logs and storage for a look.
+	defer func() {
+		if code == 0 {
+			_ = os.RemoveAll(workDir)
+		} else {
+			fmt.Fprintln(os.Stderr, "failover: logs kept in", workDir)
+		}
+	}()
 	binDir = workDir
 	if err := harness.Build(binDir, controllers...); err != nil {
 		return 0, err
@@ -66,7 +76,8 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer gitSrv.Close()
-	return m.Run(), nil
+	code = m.Run()
+	return code, writeReport()
 }
 
 // fleetSize is the workload of a scenario: the 200 Kustomizations

@@ -62,8 +62,11 @@ func newReplica(t *testing.T, controller, pod string, args ...string) *replica {
 		r.storageAddr = harness.FreeAddr()
 		r.args = append(r.args, "--storage-path="+filepath.Join(dir, "storage"), "--storage-addr="+r.storageAddr)
 	}
-	if controller == "kustomize-controller" {
+	switch controller {
+	case "kustomize-controller":
 		r.args = append(r.args, "--artifact-cache-path="+filepath.Join(dir, "artifacts"))
+	case "notification-controller":
+		r.args = append(r.args, "--events-addr="+harness.FreeAddr(), "--receiverAddr="+harness.FreeAddr())
 	}
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: harness.Namespace, Labels: map[string]string{
@@ -80,6 +83,9 @@ func newReplica(t *testing.T, controller, pod string, args ...string) *replica {
 	t.Cleanup(func() {
 		if r.proc != nil {
 			r.proc.Stop()
+			if t.Failed() {
+				t.Logf("==> %s (%s) <==\n%s", r.pod, r.proc.LogPath, r.proc.LogTail(6000))
+			}
 		}
 		_ = testCluster.Client.Delete(context.Background(), p)
 	})

@@ -178,8 +178,9 @@ func TestShards(t *testing.T) {
 		}
 		g.Expect(got).To(ConsistOf(want), "%s should have reconciled exactly its own Kustomizations", shard)
 	}
-	t.Logf("FIGURE shards: objects=%d kustomizations=%d+%d converge=%s lost=%d wrongPrunes=%d; after a change: converge=%s lost=%d wrongPrunes=%d",
-		report.Objects, len(kustomizationsOf(g, ns, "shard1")), len(kustomizationsOf(g, ns, "shard2")),
-		report.ConvergeTime.Round(100*time.Millisecond), report.ObjectsLost, report.WrongPrunes,
-		again.ConvergeTime.Round(100*time.Millisecond), again.ObjectsLost, again.WrongPrunes)
+	addFigure(t, figure{scenario: "shards: shard1 alone, then both", objects: report.Objects, takeover: "-",
+		converge: report.ConvergeTime, lost: report.ObjectsLost, wrong: report.WrongPrunes,
+		note: fmt.Sprintf("%d+%d Kustomizations; each shard's metrics name only its own", len(kustomizationsOf(g, ns, "shard1")), len(kustomizationsOf(g, ns, "shard2")))})
+	addFigure(t, figure{scenario: "shards: a commit through both", objects: again.Objects, takeover: "-",
+		converge: again.ConvergeTime, lost: again.ObjectsLost, wrong: again.WrongPrunes})
 }
