@@ -1,15 +1,16 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"fmt"
 	"net"
 	"net/http"
-	"sort"
+	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/ferrycd/ferry/pkg/artifact/archive"
 )
 
 // benchChart is the hr scenarios' chart: three ConfigMaps named after the
@@ -52,27 +53,22 @@ func serveHelmRepository() (url string, stop func(), err error) {
 // tgzChart packages files (paths relative to the chart) under dir/, as
 // `helm package` lays a chart out.
 func tgzChart(dir string, files map[string]string) ([]byte, error) {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, n := range names {
-		hdr := &tar.Header{Name: dir + "/" + n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write([]byte(files[n])); err != nil {
-			return nil, err
-		}
-	}
-	if err := tw.Close(); err != nil {
+	tmp, err := os.MkdirTemp("", "bench-chart-")
+	if err != nil {
 		return nil, err
 	}
-	if err := gz.Close(); err != nil {
+	defer os.RemoveAll(tmp)
+	for name, content := range files {
+		path := filepath.Join(tmp, dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	if err := archive.Build(&buf, tmp, nil); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
