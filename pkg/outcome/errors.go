@@ -27,6 +27,12 @@ const (
 	// is not marked observed, and the object is looked at again after a
 	// delay.
 	Hold
+	// Progress: nothing failed and the object converges without another
+	// change (a rollout's Pods starting, a timed step running): Ready is
+	// Unknown with the reason, Reconciling stays True, the generation is
+	// marked observed, no Warning event is recorded, and the object is
+	// looked at again after the delay.
+	Progress
 )
 
 // Error is a failure with the condition reason it reports and what to do
@@ -57,6 +63,13 @@ func WaitErr(reason string, after time.Duration, err error) error {
 // HoldErr reports that a policy holds the reconcile back until after.
 func HoldErr(reason string, after time.Duration, err error) error {
 	return &Error{Kind: Hold, Reason: reason, Err: err, RequeueAfter: after}
+}
+
+// ProgressErr reports that the object is still converging, with a message
+// that says on what, to be looked at again after after (zero: when watched
+// objects change).
+func ProgressErr(reason string, after time.Duration, err error) error {
+	return &Error{Kind: Progress, Reason: reason, Err: err, RequeueAfter: after}
 }
 
 // StallErr reports a failure that retrying cannot fix.

@@ -65,7 +65,8 @@ func (f *Finisher) now() time.Time {
 // failure Ready=False carries the error's reason and message. Stalled and
 // Reconciling are set only while true, as kstatus expects, and
 // observedGeneration only when this generation's reconcile finished
-// (success or stall). An object that implements Retrier is not handed
+// (success, progress or stall). A Progress error is no failure: Ready is
+// Unknown and Reconciling True while the object converges. An object that implements Retrier is not handed
 // back to the rate limiter on a Retry error: it is requeued after its retry
 // policy's backoff (or its retry interval), counted in its status.
 func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj Object, start time.Time, err error) (reconcile.Result, error) {
@@ -84,6 +85,17 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 		}
 		finished = false
 		f.Event(obj, "", corev1.EventTypeNormal, e.Reason, e.Error())
+	} else if err != nil && e.Kind == Progress {
+		// Nothing failed: the object converges by itself, so Ready is
+		// Unknown and Reconciling stays True between reconciles, which is
+		// what kstatus reads as InProgress; the generation was acted on.
+		conditions.Delete(obj, meta.StalledCondition)
+		conditions.MarkUnknown(obj, meta.ReadyCondition, e.Reason, "%s", e.Error())
+		conditions.MarkReconciling(obj, e.Reason, "%s", e.Error())
+		if e.RequeueAfter > 0 {
+			result.RequeueAfter = e.RequeueAfter
+		}
+		retrySucceeded(obj)
 	} else if err == nil {
 		conditions.Delete(obj, meta.ReconcilingCondition)
 		conditions.Delete(obj, meta.StalledCondition)

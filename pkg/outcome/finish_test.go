@@ -40,6 +40,10 @@ func TestFinish(t *testing.T) {
 		// A hold leaves Ready as the last reconcile left it.
 		{name: "hold", err: HoldErr("SyncWindowBlocked", 2*time.Hour, errors.New("sync blocked")), wantRequeue: 2 * time.Hour,
 			wantReady: metav1.ConditionTrue, wantReason: meta.SucceededReason},
+		// Progress is no failure: Ready Unknown, Reconciling kept, the
+		// generation observed.
+		{name: "progress", err: ProgressErr("Progressing", 3*time.Second, errors.New("waiting for 2 pods")), wantRequeue: 3 * time.Second,
+			wantReady: metav1.ConditionUnknown, wantReason: "Progressing", wantReconciling: true, wantObservedGen: true},
 		{name: "untyped", err: errors.New("boom"), wantErr: true, wantReady: metav1.ConditionFalse,
 			wantReason: meta.FailedReason, wantReconciling: true},
 	}
