@@ -160,6 +160,10 @@ func (r *Reconciler) getArtifact(ctx context.Context, s *scope) error {
 	}
 	a, current := artifactOf(src)
 	if a == nil {
+		if why := whyNotReady(src); why != "" {
+			return outcome.WaitErr(helmv2.ArtifactFailedReason, r.artifactRequeue(s.obj),
+				fmt.Errorf("%s '%s' has no artifact yet%s", kind, key, why))
+		}
 		return noArtifact
 	}
 	if !current {
