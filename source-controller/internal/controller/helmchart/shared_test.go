@@ -182,3 +182,28 @@ func TestIdenticalChartsFromGitArePackagedOnce(t *testing.T) {
 		g.Expect(cachedFile(t, got.Status.Artifact)).To(Equal(shared), "one packaging for every spelling of the path")
 	}
 }
+
+func TestSharedChartGoesWhenGarbageCollected(t *testing.T) {
+	t.Parallel()
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	repo := appRepository(t, ns)
+	objs := createCharts(t, ns, "app", 2, func(o *sourcev1.HelmChart) { o.Spec.Version = "1.x" })
+	first := cachedFile(t, objs[0].Status.Artifact)
+	g.Expect(first).NotTo(BeEmpty())
+
+	// Storage keeps two artifacts per HelmChart: the first version goes
+	// from both HelmCharts with the third, and its shared file with them.
+	publish := func(v string) {
+		repo.Publish(t, helmtest.NewChart("app", v, nil, nil))
+		suite.RequestReconcile(t, env.Client, newHelmRepository(ns, "charts", ""), timeout)
+		for _, obj := range objs {
+			waitRevision(t, obj, v)
+		}
+	}
+	publish("1.1.0")
+	g.Expect(first).To(BeAnExistingFile(), "the previous artifacts still link to it")
+	publish("1.2.0")
+	g.Expect(first).NotTo(BeAnExistingFile())
+	g.Expect(repo.ChartDownloads()).To(Equal(3), "one download per version for both HelmCharts")
+}
