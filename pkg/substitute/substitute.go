@@ -12,6 +12,7 @@ package substitute
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -83,6 +84,11 @@ func ValidateNames(vars map[string]string) error {
 	return fmt.Errorf("invalid variable name %s: names must match %s", strings.Join(bad, ", "), nameRule)
 }
 
+// errSecretExpression is a Secret's malformed expression, said without its
+// text.
+var errSecretExpression = errors.New("a ${...} expression is malformed (its text is not shown, the values may be decrypted ones): " +
+	"write a literal '${' as '$${', or annotate the Secret kustomize.toolkit.fluxcd.io/substitute: disabled")
+
 func substituteObject(obj *unstructured.Unstructured, lookup lookupFunc, strict bool) error {
 	data, err := yaml.Marshal(obj.Object)
 	if err != nil {
@@ -91,15 +97,21 @@ func substituteObject(obj *unstructured.Unstructured, lookup lookupFunc, strict 
 	if !bytes.Contains(data, []byte("${")) {
 		return nil
 	}
+	// Errors never carry the underlying text for Secrets: it holds values
+	// decrypted just before, which would go to the Ready condition, the
+	// events, the logs and every notification. A missing variable's error
+	// names the variable alone and stays.
+	secret := obj.GetKind() == "Secret"
 	out, err := expand(string(data), lookup, strict)
 	if err != nil {
+		if secret && !errors.Is(err, ErrVarNotSet) {
+			return errSecretExpression
+		}
 		return err
 	}
-	// Parse errors never carry the underlying text for Secrets: it may hold
-	// decrypted values.
 	js, err := yaml.YAMLToJSON([]byte(out))
 	if err != nil {
-		if obj.GetKind() == "Secret" {
+		if secret {
 			return fmt.Errorf("the result is not valid YAML (check values that hold YAML syntax)")
 		}
 		return fmt.Errorf("the result is not valid YAML (check values that hold YAML syntax): %w", err)

@@ -60,6 +60,8 @@ func TestNoSecretInEventsConditionsLogsMetricsOrPayloads(t *testing.T) {
 		"wrong receiver token":   secretValue("wrong-receiver-token"),
 		"drifted db password":    secretValue("drifted-db-password"),
 		"drifted api key":        secretValue("drifted-api-key"),
+		// A decrypted value that post-build substitution cannot parse.
+		"unterminated decrypted value": "${" + secretValue("unterminated"),
 	}
 	sink := newSink(sec["slack token"], sec["webhook path"], sec["webhook api key header"])
 	defer sink.Close()
@@ -123,7 +125,9 @@ spec:
 	_, err := gitSrv.Commit(repo, "main", "app", map[string]string{
 		"app/db.enc.yaml": encryptSecret(t, fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: %s\n",
 			sec["decrypted db password"]), good.Recipient()),
-		"app/subst.yaml":          "apiVersion: v1\nkind: Secret\nmetadata:\n  name: subst\nstringData:\n  token: ${SUBST_TOKEN}\n",
+		"app/subst.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: subst\nstringData:\n  token: ${SUBST_TOKEN}\n",
+		"bad-subst/weird.enc.yaml": encryptSecret(t, fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: weird\nstringData:\n  password: %q\n",
+			sec["unterminated decrypted value"]), good.Recipient()),
 		"app/cm.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  plain: value\n",
 		"charts/hello/Chart.yaml": "apiVersion: v2\nname: hello\nversion: 0.1.0\n",
 		"charts/hello/templates/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-api\n" +
@@ -133,6 +137,7 @@ spec:
 	apply(t, gitRepository(ns, "app", gitSrv.URL(repo), "git-auth")+"---\n"+gitRepository(ns, "app-wrong-password", gitSrv.URL(repo), "git-wrong"))
 	apply(t, strings.Join([]string{
 		kustomization(ns, "app", "sops-age"), kustomization(ns, "app-wrong-key", "sops-wrong"),
+		strings.Replace(kustomization(ns, "bad-subst", "sops-age"), "path: ./app", "path: ./bad-subst", 1),
 		helmRelease(ns, "hello", "helm-values"), helmRelease(ns, "hello-bad-values", "helm-values-bad"),
 	}, "---\n"))
 
@@ -155,6 +160,7 @@ spec:
 	for _, c := range []struct{ kind, name, why string }{
 		{"GitRepository", "app-wrong-password", "authentication"},
 		{"Kustomization", "app-wrong-key", "decrypt"},
+		{"Kustomization", "bad-subst", "variable substitution in Secret/" + ns + "/weird failed"},
 		{"HelmRelease", "hello-bad-values", "values"},
 	} {
 		t.Logf("%s %s: %s", c.kind, c.name, expectReady(t, c.kind, ns, c.name, "False", c.why))
