@@ -125,7 +125,7 @@ type Metric struct {
 }
 
 // MetricProvider holds exactly one provider.
-// +kubebuilder:validation:XValidation:rule="[has(self.prometheus), has(self.web)].filter(x, x).size() == 1",message="exactly one of prometheus and web must be set"
+// +kubebuilder:validation:XValidation:rule="has(self.prometheus) != has(self.web)",message="exactly one of prometheus and web must be set"
 type MetricProvider struct {
 	// prometheus runs a PromQL query.
 	// +optional

@@ -227,6 +227,7 @@ type CanaryStrategy struct {
 
 	// steps run in order for every new template; without steps the new
 	// template is rolled out at once, as a rolling update.
+	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	Steps []CanaryStep `json:"steps,omitempty"`
 
@@ -254,7 +255,7 @@ type CanaryStrategy struct {
 }
 
 // CanaryStep is one step of a canary; exactly one field is set.
-// +kubebuilder:validation:XValidation:rule="[has(self.setWeight), has(self.pause), has(self.setCanaryScale), has(self.analysis)].filter(x, x).size() == 1",message="a step sets exactly one of setWeight, pause, setCanaryScale and analysis"
+// +kubebuilder:validation:XValidation:rule="(has(self.setWeight) ? 1 : 0) + (has(self.pause) ? 1 : 0) + (has(self.setCanaryScale) ? 1 : 0) + (has(self.analysis) ? 1 : 0) == 1",message="a step sets exactly one of setWeight, pause, setCanaryScale and analysis"
 type CanaryStep struct {
 	// setWeight is the percentage of traffic (or, without traffic routing,
 	// of replicas) the canary gets.
@@ -282,9 +283,9 @@ type CanaryStep struct {
 // RolloutPause is a pause step.
 type RolloutPause struct {
 	// duration is a number of seconds or a duration with a unit (s, m, h);
-	// unset means until promoted.
+	// unset means until promoted. One that does not parse stalls the
+	// rollout with InvalidSpec.
 	// +kubebuilder:validation:XIntOrString
-	// +kubebuilder:validation:XValidation:rule="type(self) == int || self.matches('^[0-9]+(s|m|h)?$')",message="duration is a number of seconds or a number with unit s, m or h"
 	// +optional
 	Duration *intstr.IntOrString `json:"duration,omitempty"`
 }
