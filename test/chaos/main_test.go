@@ -57,15 +57,12 @@ func TestMain(m *testing.M) {
 	code, err := run(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
-		if fleet != nil {
-			fleet.printLogs()
-		}
 		os.Exit(1)
 	}
 	os.Exit(code)
 }
 
-func run(m *testing.M) (int, error) {
+func run(m *testing.M) (code int, err error) {
 	mode = "short"
 	size, convergeTimeout, outage = workload.Size{Kustomizations: 20, HelmReleases: 10}, 3*time.Minute, 30*time.Second
 	if os.Getenv("FERRY_CHAOS") == "full" {
@@ -78,17 +75,21 @@ func run(m *testing.M) (int, error) {
 	utilruntime.Must(sourcev1.AddToScheme(scheme))
 	utilruntime.Must(kustomizev1.AddToScheme(scheme))
 	utilruntime.Must(helmv2.AddToScheme(scheme))
-	c, err := cluster.Start(cluster.Options{Scheme: scheme})
-	if err != nil {
-		return 0, err
-	}
-	testCluster = c
-	defer func() { _ = c.Stop() }()
 	work, err := os.MkdirTemp("", "ferry-chaos-")
 	if err != nil {
 		return 0, err
 	}
 	defer os.RemoveAll(work)
+	crds, err := fluxCRDs(work)
+	if err != nil {
+		return 0, err
+	}
+	c, err := cluster.Start(cluster.Options{Scheme: scheme, CRDDirs: []string{crds}})
+	if err != nil {
+		return 0, err
+	}
+	testCluster = c
+	defer func() { _ = c.Stop() }()
 	if gitSrv, err = gitserver.Start(); err != nil {
 		return 0, err
 	}
@@ -97,6 +98,12 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer fleet.stopAll()
+	// The logs go with the work directory, so they are printed first.
+	defer func() {
+		if err != nil || code != 0 {
+			fleet.printLogs()
+		}
+	}()
 
 	start := time.Now()
 	wl, err = workload.Deploy(ctx, workload.Env{Config: c.Config, Client: c.Client, Git: gitSrv, Namespace: "chaos"}, size)
@@ -115,16 +122,45 @@ func run(m *testing.M) (int, error) {
 	fmt.Printf("chaos: %s form, %d Kustomizations, %d HelmReleases, %d objects; deploy %s\n",
 		mode, size.Kustomizations, size.HelmReleases, wl.Objects(), r)
 
-	code := m.Run()
-	if code != 0 {
-		fleet.printLogs()
-	}
+	code = m.Run()
 	if path := os.Getenv("FERRY_CHAOS_REPORT"); path != "" {
 		if err := figures.write(path); err != nil {
 			return 0, err
 		}
 	}
 	return code, nil
+}
+
+// fluxCRDs copies the CRDs the three controllers serve and watch (all but
+// the rollout-controller's argoproj.io kinds, which no controller here
+// runs) into work/crds, so that the fault suite does not depend on the
+// schemas of kinds it never uses.
+func fluxCRDs(work string) (string, error) {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	files, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(work, "crds")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "argoproj.io_") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 // processes are the running controllers, restarted with the same flags

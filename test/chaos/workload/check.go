@@ -228,8 +228,8 @@ func (w *Workload) compareObject(r *Report, exp map[string]want, obj client.Obje
 // no other version deployed or left pending.
 func checkRelease(r *Report, hr *helmv2.HelmRelease, secrets []corev1.Secret) {
 	if !conditions.IsReady(hr) || hr.Status.ObservedGeneration != hr.Generation || len(hr.Status.History) == 0 {
-		r.problem(&r.ReleaseMismatches, "HelmRelease %s is not Ready at generation %d: %s", hr.Name, hr.Generation,
-			conditions.GetMessage(hr, "Ready"))
+		r.problem(&r.ReleaseMismatches, "HelmRelease %s is not Ready at generation %d (observed %d, %d history entries): %s",
+			hr.Name, hr.Generation, hr.Status.ObservedGeneration, len(hr.Status.History), conditions.GetMessage(hr, "Ready"))
 		return
 	}
 	latest := hr.Status.History[0]
