@@ -3,8 +3,8 @@
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
 
-MODULES := pkg source-controller kustomize-controller helm-controller notification-controller cli test
-CONTROLLERS := source-controller kustomize-controller helm-controller notification-controller
+MODULES := pkg source-controller kustomize-controller helm-controller notification-controller rollout-controller cli test
+CONTROLLERS := source-controller kustomize-controller helm-controller notification-controller rollout-controller
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 LOCALBIN ?= $(CURDIR)/bin

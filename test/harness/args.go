@@ -27,6 +27,7 @@ func Args(work string) (Addrs, map[string][]string) {
 		},
 		"kustomize-controller":    {eventsURL, "--artifact-cache-path=" + filepath.Join(work, "kustomize-artifacts")},
 		"helm-controller":         {eventsURL},
+		"rollout-controller":      {eventsURL},
 		"notification-controller": {"--events-addr=" + a.Events, "--receiverAddr=" + a.Receiver},
 	}
 }

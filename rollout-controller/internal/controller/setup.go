@@ -1,0 +1,34 @@
+// Package controller registers the rollout-controller's reconcilers.
+package controller
+
+import (
+	"context"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ferrycd/ferry/pkg/manager"
+	"github.com/ferrycd/ferry/rollout-controller/internal/controller/rollout"
+)
+
+// Options are the rollout-controller's own flags.
+type Options struct {
+	// NoCrossNamespaceRefs refuses references into other namespaces (a
+	// traffic router's HTTPRoute in another namespace).
+	NoCrossNamespaceRefs bool
+}
+
+// BindFlags registers the options.
+func (o *Options) BindFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.NoCrossNamespaceRefs, "no-cross-namespace-refs", false,
+		"When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
+}
+
+// Setup registers the Rollout reconciler.
+func Setup(ctx context.Context, s *manager.Setup, opts Options) error {
+	r := &rollout.Reconciler{
+		Client:               s.Manager.GetClient(),
+		Finisher:             s.Finisher(rollout.OwnedConditions...),
+		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
+	}
+	return r.SetupWithManager(ctx, s.Manager)
+}
