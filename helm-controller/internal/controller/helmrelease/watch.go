@@ -103,8 +103,9 @@ func (annotationChanged) Update(e event.UpdateEvent) bool {
 // (watch.ArtifactChanged), an artifact that now answers the source's latest
 // spec although its content did not change (a HelmChart whose new spec
 // resolves to the same chart), and a source seen first with an artifact
-// already (made while the watch was down). A HelmRelease waiting on its
-// chart is woken by these alone.
+// already (made while the watch was down), and a source without an
+// artifact whose Ready condition gives a new reason for it. A HelmRelease
+// waiting on its chart is woken by these alone.
 type chartArtifactReady struct{ predicate.Funcs }
 
 func (chartArtifactReady) Create(e event.CreateEvent) bool {
@@ -119,6 +120,13 @@ func (chartArtifactReady) Update(e event.UpdateEvent) bool {
 		return false
 	}
 	_, wasCurrent := artifactOf(e.ObjectOld)
-	_, current := artifactOf(e.ObjectNew)
+	a, current := artifactOf(e.ObjectNew)
+	if a == nil {
+		// A source without an artifact that says why (a chart over a size
+		// limit, a missing version) wakes the HelmRelease once per new
+		// reason, so the wait shows it.
+		why := whyNotReady(e.ObjectNew)
+		return why != "" && why != whyNotReady(e.ObjectOld)
+	}
 	return current && (!wasCurrent || watch.ArtifactChanged{}.Update(e))
 }

@@ -21,6 +21,10 @@ func TestChartArtifactReady(t *testing.T) {
 		return &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Generation: generation},
 			Status: sourcev1.HelmChartStatus{ObservedGeneration: observed, Artifact: a}}
 	}
+	failed := func(c *sourcev1.HelmChart, msg string) *sourcev1.HelmChart {
+		c.Status.Conditions = []metav1.Condition{{Type: fluxmeta.ReadyCondition, Status: metav1.ConditionFalse, Message: msg}}
+		return c
+	}
 	tests := []struct {
 		name     string
 		old, new client.Object
@@ -33,6 +37,12 @@ func TestChartArtifactReady(t *testing.T) {
 		{name: "same artifact, now for the new spec", old: chart(2, 1, v1), new: chart(2, 2, v1), want: true},
 		{name: "new artifact for an old spec", old: chart(2, 1, v1), new: chart(2, 1, v2)},
 		{name: "artifact dropped", old: chart(1, 1, v1), new: chart(1, 1, nil)},
+		{name: "no artifact, failed", old: chart(1, 0, nil), new: failed(chart(1, 1, nil), "too big"), want: true},
+		{name: "no artifact, failed for another reason", old: failed(chart(1, 1, nil), "too big"),
+			new: failed(chart(1, 1, nil), "not found"), want: true},
+		{name: "no artifact, failed again for the same reason", old: failed(chart(1, 1, nil), "too big"),
+			new: failed(chart(1, 1, nil), "too big")},
+		{name: "failed, the last artifact kept", old: chart(1, 1, v1), new: failed(chart(1, 1, v1), "too big")},
 		{name: "OCIRepository", old: &sourcev1.OCIRepository{},
 			new: &sourcev1.OCIRepository{Status: sourcev1.OCIRepositoryStatus{Artifact: v1}}, want: true},
 		{name: "ExternalArtifact", old: &sourcev1.ExternalArtifact{},
