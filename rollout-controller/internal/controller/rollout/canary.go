@@ -2,40 +2,393 @@ package rollout
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
 
 	"github.com/ferrycd/ferry/pkg/apis/rollouts/v1alpha1"
+	"github.com/ferrycd/ferry/pkg/outcome"
 )
 
-// rollOutCanary runs the canary strategy. Without steps the new template
-// goes to 100% at once, as a rolling update bounded by maxSurge and
-// maxUnavailable; once its ReplicaSet is fully available it becomes the
-// stable one.
-func (r *Reconciler) rollOutCanary(ctx context.Context, s *scope) error {
-	ro := s.ro
-	desired := ro.GetReplicas()
-	if ro.Status.StableRS == "" {
-		// The first template has nothing to roll from: it is stable at once.
-		ro.Status.StableRS = s.hash
-		s.stableRS = s.newRS
+// StepAnalysis runs the analysis of one canary step: it starts the step's
+// AnalysisRun if there is none yet for the rollout's current step and pod
+// hash, records it in status.canary.currentStepAnalysisRunStatus, and
+// reports the run's phase (Pending or Running while undecided) and a
+// message that names the deciding metric. The canary holds the step while
+// the phase is not completed, goes on when Successful, pauses on
+// Inconclusive and aborts on Failed or Error. Reconciler.Analysis nil holds
+// every analysis step.
+type StepAnalysis interface {
+	StepAnalysis(ctx context.Context, ro *v1alpha1.Rollout, step *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error)
+}
+
+// analyzeFunc is StepAnalysis bound to one reconcile.
+type analyzeFunc func(step *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error)
+
+// manualPauseMessage is Argo Rollouts' status.message of a rollout paused
+// by spec.paused.
+const manualPauseMessage = "manually paused"
+
+// canaryInput is what the canary's decision looks at besides the status.
+type canaryInput struct {
+	Steps []v1alpha1.CanaryStep
+	// Paused is spec.paused.
+	Paused bool
+	// TrafficRouting: weights go to a router, so the stable keeps all its
+	// replicas and setCanaryScale decides the canary's.
+	TrafficRouting bool
+	Desired        int32
+	// Surge: maxSurge allows a pod over Desired, so weights may be
+	// approximated with one.
+	Surge bool
+	// Canary and Stable are the observed new and stable ReplicaSets
+	// (Stable nil when the new one is the stable one); CanarySettled says
+	// the canary's status describes its spec.
+	Canary        rsCounts
+	Stable        *rsCounts
+	CanarySettled bool
+	Now           time.Time
+}
+
+// canaryVerdict is what the canary does in this reconcile.
+type canaryVerdict struct {
+	// CanaryTarget and StableTarget are the replica targets.
+	CanaryTarget, StableTarget int32
+	// Weight is the canary's traffic weight (percent).
+	Weight int32
+	// Pause is status.message while paused, Aborted says the update is
+	// aborted, Message what a progressing rollout waits for.
+	Pause   string
+	Aborted bool
+	Message string
+	// Promote makes the canary the stable ReplicaSet.
+	Promote bool
+	// Requeue is when a timed pause ends.
+	Requeue time.Duration
+}
+
+// stepsHash is status.currentStepHash: a change of the steps restarts
+// them, as a change of the template does.
+func stepsHash(steps []v1alpha1.CanaryStep) string {
+	data, _ := json.Marshal(steps)
+	h := fnv.New32a()
+	_, _ = h.Write(data)
+	return rand.SafeEncodeString(strconv.FormatUint(uint64(h.Sum32()), 10))
+}
+
+// restartIfChanged starts the steps over for a template (hash) or steps
+// (stepHash) the status does not describe yet: step 0, no pause, no
+// abort, no promoteFull. A template equal to the stable one needs no
+// steps: it is the stable one (a rollback to stable is immediate).
+func restartIfChanged(st *v1alpha1.RolloutStatus, hash, stepHash string, steps int) bool {
+	if st.CurrentPodHash == hash && st.CurrentStepHash == stepHash && st.CurrentStepIndex != nil {
+		return false
 	}
-	res := s.plan(desired, 0).next()
-	if err := r.applyReplicas(ctx, s, res); err != nil {
-		return err
+	index := int32(0)
+	if st.StableRS == "" || st.StableRS == hash {
+		index = int32(steps)
 	}
-	if s.newRS.Status.AvailableReplicas >= desired && specReplicas(s.newRS) == desired && settled(s.newRS) {
-		ro.Status.StableRS = s.hash
-		s.stableRS = s.newRS
+	st.CurrentStepIndex = &index
+	st.CurrentStepHash = stepHash
+	st.PauseConditions = nil
+	st.ControllerPause = false
+	st.Abort = false
+	st.AbortedAt = nil
+	st.PromoteFull = false
+	st.Canary.CurrentStepAnalysisRunStatus = nil
+	return true
+}
+
+// decideCanary is the canary's step machine, a pure function of the status
+// (which it updates: step index, pause conditions, abort) and what was
+// observed. It moves through every step that is already done in one call,
+// and stops at the first that is not: replicas not yet at a weight, a
+// pause, an undecided analysis. analyze is asked only about the step the
+// rollout stops at.
+func decideCanary(st *v1alpha1.RolloutStatus, in canaryInput, analyze analyzeFunc) (canaryVerdict, error) {
+	n := int32(len(in.Steps))
+	if st.Abort {
+		return abort(st, in, "the update was aborted"), nil
+	}
+	if st.PromoteFull {
+		st.CurrentStepIndex = ptrInt32(n)
+		st.PauseConditions, st.ControllerPause = nil, false
+	}
+	for {
+		index := *st.CurrentStepIndex
+		v := weightsAt(in, index)
+		if index >= n {
+			// Every step is done: the canary takes everything and becomes
+			// stable once all its replicas are available.
+			v.Promote = reached(in, v)
+			if v.Promote {
+				st.PromoteFull = false
+			}
+			return v, nil
+		}
+		if in.Paused {
+			v.Pause = manualPauseMessage
+			return v, nil
+		}
+		step := in.Steps[index]
+		switch {
+		case step.SetWeight != nil || step.SetCanaryScale != nil:
+			if !reached(in, v) {
+				v.Message = fmt.Sprintf("step %d/%d: waiting for %d canary and %d stable replicas to be available",
+					index+1, n, v.CanaryTarget, v.StableTarget)
+				return v, nil
+			}
+		case step.Pause != nil:
+			done, err := pauseDone(st, step.Pause, in.Now, &v)
+			if err != nil || !done {
+				return v, err
+			}
+		case step.Analysis != nil:
+			done, err := analysisDone(st, step.Analysis, in.Now, analyze, &v)
+			if v.Aborted {
+				return abort(st, in, v.Message), nil
+			}
+			if err != nil || !done {
+				return v, err
+			}
+		}
+		st.CurrentStepIndex = ptrInt32(index + 1)
+		st.ControllerPause = false
+		st.Canary.CurrentStepAnalysisRunStatus = nil
+	}
+}
+
+// abort is the verdict of an aborted update: no canary, every replica on
+// the stable ReplicaSet, the steps back at 0 for a retry (which clears
+// status.abort).
+func abort(st *v1alpha1.RolloutStatus, in canaryInput, why string) canaryVerdict {
+	if st.AbortedAt == nil {
+		st.AbortedAt = &metav1.Time{Time: in.Now}
+	}
+	st.PauseConditions, st.ControllerPause = nil, false
+	st.CurrentStepIndex = ptrInt32(0)
+	return canaryVerdict{CanaryTarget: 0, StableTarget: in.Desired, Aborted: true,
+		Message: why + "; all traffic and replicas are back on the stable ReplicaSet"}
+}
+
+// pauseDone handles a pause step: the first time it adds a CanaryPauseStep
+// pause condition; it is done when its duration has passed or when the
+// condition was removed (promoted) while the controller had paused.
+func pauseDone(st *v1alpha1.RolloutStatus, p *v1alpha1.RolloutPause, now time.Time, v *canaryVerdict) (bool, error) {
+	var d time.Duration
+	timed := p.Duration != nil
+	if timed {
+		var ok bool
+		if d, ok = p.DurationSeconds(); !ok {
+			return false, outcome.StallErr(InvalidSpecReason,
+				fmt.Errorf("pause duration %q is neither a number of seconds nor a duration with unit s, m or h", p.Duration.String()))
+		}
+	}
+	cond := pauseCondition(st, v1alpha1.PauseReasonCanaryPauseStep)
+	switch {
+	case cond == nil && st.ControllerPause:
+		return true, nil
+	case cond == nil:
+		st.PauseConditions = append(st.PauseConditions,
+			v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonCanaryPauseStep, StartTime: metav1.Time{Time: now}})
+		st.ControllerPause = true
+		cond = &st.PauseConditions[len(st.PauseConditions)-1]
+	}
+	if timed {
+		if left := cond.StartTime.Add(d).Sub(now); left > 0 {
+			v.Requeue = left
+		} else {
+			removePauseCondition(st, v1alpha1.PauseReasonCanaryPauseStep)
+			return true, nil
+		}
+	}
+	v.Pause = string(v1alpha1.PauseReasonCanaryPauseStep)
+	return false, nil
+}
+
+// analysisDone handles an analysis step through the StepAnalysis hook.
+func analysisDone(st *v1alpha1.RolloutStatus, a *v1alpha1.RolloutAnalysis, now time.Time, analyze analyzeFunc, v *canaryVerdict) (bool, error) {
+	if analyze == nil {
+		v.Message = "analysis step is waiting: this rollout-controller runs no analysis"
+		return false, nil
+	}
+	if cond := pauseCondition(st, v1alpha1.PauseReasonInconclusiveAnalysis); cond != nil {
+		v.Pause = string(v1alpha1.PauseReasonInconclusiveAnalysis)
+		return false, nil
+	} else if st.ControllerPause {
+		// Promoted past an inconclusive analysis.
+		return true, nil
+	}
+	phase, msg, err := analyze(a)
+	if err != nil {
+		return false, err
+	}
+	switch phase {
+	case v1alpha1.AnalysisPhaseSuccessful:
+		return true, nil
+	case v1alpha1.AnalysisPhaseInconclusive:
+		st.PauseConditions = append(st.PauseConditions,
+			v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: now}})
+		st.ControllerPause = true
+		v.Pause = string(v1alpha1.PauseReasonInconclusiveAnalysis)
+		return false, nil
+	case v1alpha1.AnalysisPhaseFailed, v1alpha1.AnalysisPhaseError:
+		st.Abort = true
+		v.Aborted, v.Message = true, fmt.Sprintf("analysis %s: %s", phase, msg)
+		return false, nil
+	default:
+		v.Message = fmt.Sprintf("analysis is %s: %s", phase, msg)
+		return false, nil
+	}
+}
+
+// weightsAt is the canary's weight and replica targets at step index:
+// the last setWeight up to and including it (100 after the last step), and
+// with traffic routing the last setCanaryScale for the canary's replicas.
+func weightsAt(in canaryInput, index int32) canaryVerdict {
+	n := int32(len(in.Steps))
+	if index >= n {
+		v := canaryVerdict{Weight: 100, CanaryTarget: in.Desired}
+		if in.TrafficRouting {
+			// The stable serves until the router's switch is done; it is
+			// scaled down once the canary is promoted.
+			v.StableTarget = in.Desired
+		}
+		return v
+	}
+	weight := int32(0)
+	var scale *v1alpha1.SetCanaryScale
+	for i := int32(0); i <= index; i++ {
+		s := in.Steps[i]
+		if s.SetWeight != nil {
+			weight = *s.SetWeight
+		}
+		if s.SetCanaryScale != nil {
+			scale = s.SetCanaryScale
+			if scale.MatchTrafficWeight {
+				scale = nil
+			}
+		}
+	}
+	v := canaryVerdict{Weight: weight}
+	if !in.TrafficRouting {
+		v.CanaryTarget, v.StableTarget = weightedCounts(in.Desired, weight, in.Surge)
+		return v
+	}
+	// With a router the stable keeps every replica until promotion; the
+	// canary runs its share of the traffic, or what setCanaryScale says.
+	v.StableTarget = in.Desired
+	v.CanaryTarget = ceilPercent(in.Desired, weight)
+	if scale != nil {
+		switch {
+		case scale.Replicas != nil:
+			v.CanaryTarget = *scale.Replicas
+		case scale.Weight != nil:
+			v.CanaryTarget = ceilPercent(in.Desired, *scale.Weight)
+		}
+	}
+	return v
+}
+
+func ceilPercent(replicas, percent int32) int32 {
+	return (replicas*percent + 99) / 100
+}
+
+// reached reports whether the canary and stable run their targets with
+// every one of those replicas available.
+func reached(in canaryInput, v canaryVerdict) bool {
+	if !in.CanarySettled || in.Canary.Spec != v.CanaryTarget || in.Canary.Available < v.CanaryTarget {
+		return false
+	}
+	if in.Stable == nil {
+		return true
+	}
+	return in.Stable.Spec == v.StableTarget && in.Stable.Available >= v.StableTarget
+}
+
+func pauseCondition(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) *v1alpha1.PauseCondition {
+	for i := range st.PauseConditions {
+		if st.PauseConditions[i].Reason == reason {
+			return &st.PauseConditions[i]
+		}
 	}
 	return nil
 }
 
-// StepAnalysis runs the analysis of one canary step: it starts the step's
-// AnalysisRun if there is none yet for the rollout's current step and pod
-// hash, and reports the run's phase (Pending/Running while undecided) and
-// message. The canary holds the step while the phase is not completed,
-// goes on when Successful, pauses on Inconclusive and aborts on Failed or
-// Error. The analysis engineer's package implements it; Reconciler.Analysis
-// nil holds analysis steps.
-type StepAnalysis interface {
-	StepAnalysis(ctx context.Context, ro *v1alpha1.Rollout, step *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error)
+func removePauseCondition(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) {
+	kept := st.PauseConditions[:0]
+	for _, c := range st.PauseConditions {
+		if c.Reason != reason {
+			kept = append(kept, c)
+		}
+	}
+	st.PauseConditions = kept
+	if len(kept) == 0 {
+		st.PauseConditions = nil
+	}
+}
+
+func ptrInt32(v int32) *int32 { return &v }
+
+// rollOutCanary runs the canary strategy: it restarts the steps for a new
+// template, lets decideCanary say where the rollout stands, scales the
+// ReplicaSets towards that within maxSurge and maxUnavailable, and points
+// the stable and canary Services at their ReplicaSets. Without steps the
+// new template goes to 100% at once, as a rolling update.
+func (r *Reconciler) rollOutCanary(ctx context.Context, s *scope) error {
+	ro := s.ro
+	st := &ro.Status
+	var steps []v1alpha1.CanaryStep
+	canary := ro.Spec.Strategy.Canary
+	if canary != nil {
+		steps = canary.Steps
+	}
+	if restartIfChanged(st, s.hash, stepsHash(steps), len(steps)) && st.StableRS == "" {
+		// The first template has nothing to roll from: it is stable at once.
+		st.StableRS = s.hash
+	}
+	if st.StableRS == s.hash {
+		s.stableRS = s.newRS
+	}
+	p := s.plan(0, 0)
+	in := canaryInput{
+		Steps: steps, Paused: ro.Spec.Paused, TrafficRouting: canary != nil && canary.TrafficRouting != nil,
+		Desired: p.Desired, Surge: p.MaxSurge > 0, Canary: p.Canary, Stable: p.Stable,
+		CanarySettled: settled(s.newRS), Now: s.now,
+	}
+	var analyze analyzeFunc
+	if r.Analysis != nil {
+		analyze = func(a *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error) {
+			return r.Analysis.StepAnalysis(ctx, ro, a)
+		}
+	}
+	v, err := decideCanary(st, in, analyze)
+	if err != nil {
+		return err
+	}
+	s.weight, s.pause, s.aborted, s.message, s.requeue = v.Weight, v.Pause, v.Aborted, v.Message, v.Requeue
+	if in.Paused && !v.Aborted {
+		// A manually paused rollout keeps its replicas as they are.
+		if v.Pause == "" && s.stableRS != s.newRS {
+			s.pause = manualPauseMessage
+		}
+	} else {
+		p.CanaryTarget, p.StableTarget = v.CanaryTarget, v.StableTarget
+		if err := r.applyReplicas(ctx, s, p.next()); err != nil {
+			return err
+		}
+	}
+	if v.Promote && st.StableRS != s.hash {
+		st.StableRS = s.hash
+		s.stableRS = s.newRS
+		r.Finisher.Event(ro, "", corev1.EventTypeNormal, PromotedReason,
+			fmt.Sprintf("ReplicaSet %s is promoted to stable", s.newRS.Name))
+	}
+	return r.syncServices(ctx, s)
 }

@@ -110,9 +110,12 @@ type scope struct {
 	// is paused (empty when it is not), aborted says it was aborted, and
 	// message says what it waits for (empty: report words it from the
 	// replica counts).
-	pause   v1alpha1.PauseReason
+	pause   string
 	aborted bool
 	message string
+	// weight is the canary's traffic weight in percent, for a traffic
+	// router.
+	weight int32
 	// requeue asks for a reconcile after this long (a timed pause).
 	requeue time.Duration
 	now     time.Time

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -38,6 +39,9 @@ const (
 	// creating and scaling ReplicaSets.
 	NewReplicaSetReason     = "NewReplicaSetCreated"
 	ScalingReplicaSetReason = "ScalingReplicaSet"
+	// PromotedReason is the event of a canary becoming the stable
+	// ReplicaSet.
+	PromotedReason = "RolloutPromoted"
 )
 
 // OwnedConditions are the condition types the rollout-controller writes on
@@ -91,9 +95,13 @@ func (r *Reconciler) report(s *scope) error {
 		r.setProgressConditions(ro, metav1.ConditionFalse, AbortedReason, s.message, false)
 		return outcome.StallErr(AbortedReason, fmt.Errorf("rollout aborted: %s", s.message))
 	case s.pause != "":
-		st.Phase, st.Message = v1alpha1.RolloutPhasePaused, string(s.pause)
-		r.setProgressConditions(ro, metav1.ConditionTrue, PausedReason, s.message, false)
-		return outcome.ProgressErr(PausedReason, s.requeue, fmt.Errorf("rollout is paused: %s", s.message))
+		st.Phase, st.Message = v1alpha1.RolloutPhasePaused, s.pause
+		msg := s.message
+		if msg == "" {
+			msg = pauseMessage(s)
+		}
+		r.setProgressConditions(ro, metav1.ConditionTrue, PausedReason, msg, false)
+		return outcome.ProgressErr(PausedReason, s.requeue, fmt.Errorf("rollout is paused: %s", msg))
 	case healthy:
 		st.Phase, st.Message = v1alpha1.RolloutPhaseHealthy, ""
 		msg := fmt.Sprintf("ReplicaSet %s is fully available with %d replicas", s.newRS.Name, desired)
@@ -108,6 +116,23 @@ func (r *Reconciler) report(s *scope) error {
 		st.Phase, st.Message = v1alpha1.RolloutPhaseProgressing, msg
 		r.setProgressConditions(ro, metav1.ConditionTrue, ReplicaSetUpdatedReason, msg, false)
 		return outcome.ProgressErr(ReplicaSetUpdatedReason, s.requeue, fmt.Errorf("rollout is progressing: %s", msg))
+	}
+}
+
+// pauseMessage says where a paused rollout stands and how it goes on.
+func pauseMessage(s *scope) string {
+	st := &s.ro.Status
+	where := ""
+	if st.CurrentStepIndex != nil && s.ro.Spec.Strategy.Canary != nil {
+		where = fmt.Sprintf(" at step %d/%d", *st.CurrentStepIndex+1, len(s.ro.Spec.Strategy.Canary.Steps))
+	}
+	switch {
+	case s.pause == manualPauseMessage:
+		return "paused by spec.paused" + where + ": set it to false to resume"
+	case s.requeue > 0:
+		return fmt.Sprintf("%s%s: resumes in %s", s.pause, where, s.requeue.Round(time.Second))
+	default:
+		return fmt.Sprintf("%s%s: promote to resume", s.pause, where)
 	}
 }
 
