@@ -48,6 +48,10 @@ type Reconciler struct {
 	// DependencyRequeue is how long to wait for a dependsOn entry to
 	// become ready; zero means 10s.
 	DependencyRequeue time.Duration
+	// ArtifactRequeue is how long a HelmRelease waiting for its chart's
+	// artifact waits for the watch to wake it before it looks again;
+	// zero means 30s.
+	ArtifactRequeue time.Duration
 	// ProgressDelay is how long a Helm action runs before Reconciling
 	// shows it; zero means 2s.
 	ProgressDelay time.Duration

@@ -203,10 +203,16 @@ func artifactOf(src client.Object) (a *fluxmeta.Artifact, current bool) {
 }
 
 // artifactRequeue is when a HelmRelease waiting for its chart's artifact
-// looks again without being woken: its interval, as the watch on chart
-// sources wakes it when the artifact comes.
+// looks again without being woken. The watch on chart sources wakes it
+// when the artifact comes; this is the safety net for an event that never
+// comes (a source that is broken, a watch restarted under load), no sooner
+// than ArtifactRequeue and never later than the interval.
 func (r *Reconciler) artifactRequeue(obj *helmv2.HelmRelease) time.Duration {
-	return obj.GetRequeueAfter()
+	d := r.ArtifactRequeue
+	if d <= 0 {
+		d = 30 * time.Second
+	}
+	return min(d, obj.GetRequeueAfter())
 }
 
 func (r *Reconciler) sourceUnavailable(obj *helmv2.HelmRelease, kind string, key types.NamespacedName, err error) error {

@@ -87,6 +87,9 @@ func TestMain(m *testing.M) {
 			Configs:           action.NewConfigs(),
 			Concurrent:        4,
 			DependencyRequeue: time.Second,
+			// Longer than any test's wait: a HelmRelease waiting for its
+			// chart goes on only when the watch wakes it.
+			ArtifactRequeue: time.Hour,
 		}
 		return reconciler.SetupWithManager(e.Ctx, mgr)
 	}))
