@@ -77,6 +77,22 @@ func fleetArtifact(t *testing.T, w *workload.Workload, revision string) string {
 	return src.Status.Artifact.URL
 }
 
+// chartArtifact is the artifact URL of the first release's HelmChart once
+// it has one (equal to want, when want is set).
+func chartArtifact(t *testing.T, ns, want string) string {
+	t.Helper()
+	chart := &sourcev1.HelmChart{}
+	key := client.ObjectKey{Namespace: ns, Name: ns + "-hr-0"}
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(testCluster.Client.Get(context.Background(), key, chart)).To(Succeed())
+		g.Expect(chart.Status.Artifact).NotTo(BeNil())
+		if want != "" {
+			g.Expect(chart.Status.Artifact.URL).To(Equal(want))
+		}
+	}, 2*time.Minute, 200*time.Millisecond).Should(Succeed())
+	return chart.Status.Artifact.URL
+}
+
 // get is the status code of a GET of u.
 func get(g Gomega, u string) int {
 	resp, err := http.Get(u)
@@ -131,6 +147,10 @@ func TestLeaderFailover(t *testing.T) {
 	before := fleetArtifact(t, w, w.Head())
 	g.Expect(get(g, before)).To(Equal(http.StatusOK))
 	g.Expect(svc.routedTo("source-controller-b")).To(BeZero(), "no download should have gone to the standby")
+	// The chart does not change in this scenario, so its artifact keeps
+	// its URL: after the failover the same URL must answer from the new
+	// leader, which had to build the file again.
+	chart := chartArtifact(t, w.Namespace(), "")
 
 	// The fault: a commit that applies, prunes and upgrades, and every
 	// leader killed as soon as the source-controller has its artifact, so
@@ -164,6 +184,8 @@ func TestLeaderFailover(t *testing.T) {
 	g.Expect(get(g, after)).To(Equal(http.StatusOK), "the artifact URL in status should answer after the failover")
 	g.Expect(host(g, after)).To(Equal(host(g, before)), "artifact URLs name the Service, whichever replica leads")
 	g.Expect(svc.routedTo("source-controller-b")).To(BeNumerically(">", 0))
+	g.Expect(chartArtifact(t, w.Namespace(), chart)).To(Equal(chart), "an unchanged chart keeps its artifact URL")
+	g.Expect(get(g, chart)).To(Equal(http.StatusOK), "the new leader should serve the chart it rebuilt under the same URL")
 
 	// A commit after the takeover: the consumers fetch what only the new
 	// leader has, through the Service.
