@@ -68,7 +68,7 @@ func writeReport() error {
 		b.Write(old)
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "%s\n\nWritten by `make chaos` (%s form) on %s: %d CPUs, %s/%s, %s.\n\n", reportHeading,
+	fmt.Fprintf(&b, "%s\n\nWritten by test/chaos/failover (%s form; `make chaos` runs it) on %s: %d CPUs, %s/%s, %s.\n\n", reportHeading,
 		mode, time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(&b, "Workload: test/chaos/workload with %d Kustomizations and %d HelmReleases, in a namespace per scenario. Lease %s, renew deadline %s, retry period %s.\n\n",
 		size.Kustomizations, size.HelmReleases, leaseDuration, renewDeadline, retryPeriod)
