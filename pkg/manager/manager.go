@@ -1,6 +1,13 @@
 // Package manager builds the controller-runtime manager each Ferry controller
 // runs, so the four binaries start, log, elect a leader and report health the
 // same way.
+//
+// With --enable-leader-election, two replicas of a controller are a leader
+// and a hot standby: only the lease holder reconciles. Shards split by
+// --watch-label-selector take a lease each. A controller whose Service must
+// reach the leader (the source-controller, whose artifacts live on the
+// leader's disk) sets Controller.LabelLeaderPod: the leader labels its Pod
+// with LeaderLabel and its Service selects that label.
 package manager
 
 import (
