@@ -27,6 +27,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 func Setup(ctx context.Context, s *manager.Setup, opts Options) error {
 	r := &rollout.Reconciler{
 		Client:               s.Manager.GetClient(),
+		APIReader:            s.Manager.GetAPIReader(),
 		Finisher:             s.Finisher(rollout.OwnedConditions...),
 		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
 	}

@@ -42,8 +42,10 @@ const workloadRefIndex = ".spec.workloadRef.name"
 
 // Reconciler rolls a Rollout's pod template out.
 type Reconciler struct {
-	Client   client.Client
-	Finisher outcome.Finisher
+	Client client.Client
+	// APIReader reads what is not cached (Services); Client when nil.
+	APIReader client.Reader
+	Finisher  outcome.Finisher
 	// NoCrossNamespaceRefs refuses a traffic router in another namespace.
 	NoCrossNamespaceRefs bool
 	// Analysis runs the analysis steps of canaries; nil holds every
@@ -150,6 +152,14 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *v1alpha1.Rollout) error 
 		}
 	}
 	return r.report(s)
+}
+
+// reader is APIReader, or Client when that is nil.
+func (r *Reconciler) reader() client.Reader {
+	if r.APIReader != nil {
+		return r.APIReader
+	}
+	return r.Client
 }
 
 func (r *Reconciler) now() time.Time {

@@ -16,8 +16,10 @@ import (
 // ServiceNotFoundReason: a Service the strategy names does not exist.
 const ServiceNotFoundReason = "ServiceNotFound"
 
-// serviceRetry is how often a rollout looks for a missing Service; Services
-// are not watched (a controller would cache every Service of the cluster).
+// serviceRetry is how often a rollout looks for a missing Service. Services
+// are read from the API server, not watched: a watch would cache every
+// Service of the cluster in the controller, and a rollout reads only the
+// two it names.
 const serviceRetry = 10 * time.Second
 
 // syncServices points spec.strategy.canary.stableService at the stable
@@ -49,7 +51,7 @@ func (r *Reconciler) syncServices(ctx context.Context, s *scope) error {
 // key so that the rest of the selector stays whoever's applies it.
 func (r *Reconciler) selectHash(ctx context.Context, ro *v1alpha1.Rollout, name, hash string) error {
 	svc := &corev1.Service{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, svc); err != nil {
+	if err := r.reader().Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: name}, svc); err != nil {
 		if apierrors.IsNotFound(err) {
 			return outcome.WaitErr(ServiceNotFoundReason, serviceRetry, fmt.Errorf("Service '%s' not found", name))
 		}

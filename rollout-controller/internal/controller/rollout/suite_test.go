@@ -41,8 +41,9 @@ func TestMain(m *testing.M) {
 	os.Exit(suite.Run(m, opts, func(e *suite.Env) error {
 		env = e.Cluster
 		r := &Reconciler{
-			Client:   e.Manager.GetClient(),
-			Finisher: outcome.Finisher{Scheme: scheme, Recorder: e.Recorder, OwnedConditions: OwnedConditions},
+			Client:    e.Manager.GetClient(),
+			APIReader: e.Manager.GetAPIReader(),
+			Finisher:  outcome.Finisher{Scheme: scheme, Recorder: e.Recorder, OwnedConditions: OwnedConditions},
 		}
 		return r.SetupWithManager(e.Ctx, e.Manager)
 	}))
