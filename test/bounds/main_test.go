@@ -80,36 +80,23 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(work)
-	if err := harness.Build(work, harness.Controllers...); err != nil {
-		return 0, err
-	}
-	if err := harness.InstallRBAC(c, harness.Controllers...); err != nil {
-		return 0, err
-	}
 	if gitSrv, err = gitserver.Start(); err != nil {
 		return 0, err
 	}
 	defer gitSrv.Close()
-	var args map[string][]string
-	addrs, args = harness.Args(work)
 	// Every controller runs with its default limits: the cases check the
 	// defaults a user gets.
-	for _, name := range harness.Controllers {
-		p, err := harness.Start(ctx, c, work, work, name, args[name]...)
-		if err != nil {
-			return 0, err
-		}
-		controllers[name] = p
+	var procs []*harness.Process
+	if addrs, procs, err = harness.StartLocalAddrs(ctx, c, work, harness.Controllers...); err != nil {
+		return 0, err
 	}
 	defer func() {
-		for _, p := range controllers {
+		for _, p := range procs {
 			p.Stop()
 		}
 	}()
-	for _, p := range controllers {
-		if err := p.WaitReady(60e9); err != nil {
-			return 0, err
-		}
+	for _, p := range procs {
+		controllers[p.Name] = p
 	}
 	code := m.Run()
 	printPeaks()

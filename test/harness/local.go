@@ -16,13 +16,20 @@ import (
 // them, events go to the API server only. On error the processes already
 // started are stopped.
 func StartLocal(ctx context.Context, c *cluster.Cluster, work string, names ...string) ([]*Process, error) {
+	_, procs, err := StartLocalAddrs(ctx, c, work, names...)
+	return procs, err
+}
+
+// StartLocalAddrs is StartLocal that also returns the addresses the
+// processes serve on, for a test that sends them requests of its own.
+func StartLocalAddrs(ctx context.Context, c *cluster.Cluster, work string, names ...string) (Addrs, []*Process, error) {
 	if err := Build(work, names...); err != nil {
-		return nil, err
+		return Addrs{}, nil, err
 	}
 	if err := InstallRBAC(c, names...); err != nil {
-		return nil, err
+		return Addrs{}, nil, err
 	}
-	_, args := Args(work)
+	addrs, args := Args(work)
 	var procs []*Process
 	stop := func() {
 		for _, p := range procs {
@@ -37,17 +44,17 @@ func StartLocal(ctx context.Context, c *cluster.Cluster, work string, names ...s
 		p, err := Start(ctx, c, work, work, name, a...)
 		if err != nil {
 			stop()
-			return nil, err
+			return Addrs{}, nil, err
 		}
 		procs = append(procs, p)
 	}
 	for _, p := range procs {
 		if err := p.WaitReady(time.Minute); err != nil {
 			stop()
-			return nil, err
+			return Addrs{}, nil, err
 		}
 	}
-	return procs, nil
+	return addrs, procs, nil
 }
 
 // WithoutEvents drops the events address from a controller's flags, for a
