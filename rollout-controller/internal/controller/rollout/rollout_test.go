@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -102,4 +104,30 @@ func TestWorkloadRef(t *testing.T) {
 		g.Expect(rs.Spec.Template.Spec.Containers[0].Image).To(Equal("api:8"))
 		g.Expect(got.Status.StableRS).To(Equal(got.Status.CurrentPodHash))
 	}, timeout, 200*time.Millisecond).Should(Succeed())
+}
+
+// TestProgressDeadline: a rollout whose pods never become available (they
+// fit no node) is Degraded with ProgressDeadlineExceeded once
+// progressDeadlineSeconds pass without progress (Ready False, Stalled);
+// a template that can run makes it Healthy again.
+func TestProgressDeadline(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := suite.NewNamespace(t, env.Client, "rollout-deadline-")
+	ro := newRollout(ns, "stuck", 2, "stuck:1", func(r *v1alpha1.Rollout) {
+		r.Spec.ProgressDeadlineSeconds = ptr.To[int32](3)
+		r.Spec.Template.Spec.NodeSelector = map[string]string{"no-such-node": "true"}
+	})
+	g.Expect(env.Client.Create(ctx, ro)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		got := getRollout(g, client.ObjectKeyFromObject(ro))
+		g.Expect(got.Status.Phase).To(Equal(v1alpha1.RolloutPhaseDegraded), "message: %s", got.Status.Message)
+		g.Expect(got.Status.Message).To(ContainSubstring("timed out progressing"))
+		g.Expect(conditions.GetReason(got, v1alpha1.RolloutProgressing)).To(Equal(ProgressDeadlineExceededReason))
+		g.Expect(conditions.IsFalse(got, meta.ReadyCondition)).To(BeTrue())
+		g.Expect(conditions.IsStalled(got)).To(BeTrue())
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+
+	suite.Edit(t, env.Client, ro, func(r *v1alpha1.Rollout) { r.Spec.Template.Spec.NodeSelector = nil }, timeout)
+	expectHealthy(t, ro, 2)
 }

@@ -1,7 +1,9 @@
 package rollout
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -28,6 +30,9 @@ const (
 	// PausedReason: a pause step, spec.paused or an inconclusive analysis
 	// holds the rollout.
 	PausedReason = "RolloutPaused"
+	// ProgressDeadlineExceededReason: the rollout made no progress for
+	// spec.progressDeadlineSeconds.
+	ProgressDeadlineExceededReason = "ProgressDeadlineExceeded"
 	// AbortedReason: the update was aborted; the stable ReplicaSet runs
 	// everything again.
 	AbortedReason = "RolloutAborted"
@@ -113,10 +118,45 @@ func (r *Reconciler) report(s *scope) error {
 		if msg == "" {
 			msg = progressMessage(st, desired)
 		}
+		stuck, left := progressDeadline(s, msg)
+		if stuck {
+			text := fmt.Sprintf("ReplicaSet %q has timed out progressing: %s", s.newRS.Name, msg)
+			st.Phase, st.Message = v1alpha1.RolloutPhaseDegraded, ProgressDeadlineExceededReason+": "+text
+			r.setProgressConditions(ro, metav1.ConditionFalse, ProgressDeadlineExceededReason, text, false)
+			return outcome.StallErr(ProgressDeadlineExceededReason, errors.New(text))
+		}
+		if s.requeue == 0 || left < s.requeue {
+			s.requeue = left
+		}
 		st.Phase, st.Message = v1alpha1.RolloutPhaseProgressing, msg
 		r.setProgressConditions(ro, metav1.ConditionTrue, ReplicaSetUpdatedReason, msg, false)
 		return outcome.ProgressErr(ReplicaSetUpdatedReason, s.requeue, fmt.Errorf("rollout is progressing: %s", msg))
 	}
+}
+
+// progressDeadline reports whether a progressing rollout has made no
+// progress for spec.progressDeadlineSeconds (600 when unset), and else how
+// long it has left. Progress is a change of what the rollout waits for:
+// the Progressing condition's message carries the replica counts, so its
+// lastTransitionTime is the last time they moved. Pauses do not count, as
+// in Argo Rollouts. A rollout past its deadline stays Degraded until its
+// counts move again.
+func progressDeadline(s *scope, msg string) (bool, time.Duration) {
+	deadline := time.Duration(ptr.Deref(s.ro.Spec.ProgressDeadlineSeconds, 600)) * time.Second
+	c := conditions.Get(s.ro, v1alpha1.RolloutProgressing)
+	switch {
+	case c == nil:
+		return false, deadline
+	case c.Reason == ProgressDeadlineExceededReason:
+		return strings.HasSuffix(c.Message, ": "+msg), deadline
+	case c.Reason == ReplicaSetUpdatedReason && c.Message == msg:
+		since := s.now.Sub(c.LastTransitionTime.Time)
+		if since >= deadline {
+			return true, 0
+		}
+		return false, deadline - since
+	}
+	return false, deadline
 }
 
 // pauseMessage says where a paused rollout stands and how it goes on.
