@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,16 @@ func TestChecksCatchDamage(t *testing.T) {
 	ks := &kustomizev1.Kustomization{}
 	ks.Name, ks.Namespace = "ks-1", wl.Namespace()
 	suite.Edit(t, c, ks, func(k *kustomizev1.Kustomization) { k.Spec.Suspend = true }, 30*time.Second)
+	// Resumed whatever happens, or every later scenario would wait on it.
+	t.Cleanup(func() {
+		suite.Edit(t, c, ks, func(k *kustomizev1.Kustomization) { k.Spec.Suspend = false }, 30*time.Second)
+	})
+	// The damage must wait until the controller has seen the suspension: a
+	// reconcile from a cache that does not have it yet would heal the
+	// damage before the checks look.
+	g.Eventually(func() (string, error) {
+		return suspendStatus(ks.Namespace, ks.Name)
+	}, convergeTimeout, 200*time.Millisecond).Should(Equal("1"), "the kustomize-controller should report ks-1 suspended")
 
 	lost := &corev1.ConfigMap{}
 	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: wl.Namespace(), Name: "ks-1-a"}, lost)).To(Succeed())
@@ -56,4 +67,20 @@ func TestChecksCatchDamage(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	finish(t, "checks catch damage (1 deleted, 1 edited by hand, then repaired)", start,
 		fmt.Sprintf("found lost=%d wrongPrunes=%d drifted=%d inventoryMismatches=%d before the repair", r.ObjectsLost, wrong, r.Drifted, r.InventoryMismatches))
+}
+
+// suspendStatus is the kustomize-controller's gotk_suspend_status gauge for
+// the Kustomization, as its metrics endpoint serves it.
+func suspendStatus(ns, name string) (string, error) {
+	body, err := download("http://" + fleet.procs["kustomize-controller"].MetricsAddr + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "gotk_suspend_status{") && strings.Contains(line, `kind="Kustomization"`) &&
+			strings.Contains(line, `name="`+name+`"`) && strings.Contains(line, `namespace="`+ns+`"`) {
+			return line[strings.LastIndex(line, " ")+1:], nil
+		}
+	}
+	return "", nil
 }
