@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -27,6 +28,21 @@ import (
 type StepAnalysis interface {
 	StepAnalysis(ctx context.Context, ro *v1alpha1.Rollout, step *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error)
 }
+
+// TrafficRouter sets the canary's traffic weight in the router that
+// spec.strategy.canary.trafficRouting configures (the Gateway API plugin's
+// HTTPRoute): weight percent to canaryService, the rest to stableService.
+// It is called on every reconcile of a rollout with traffic routing, with
+// the weight the current step says (0 when aborted, 100 once all steps are
+// done), and returns whether the router applied it. Reconciler.Traffic nil
+// stalls such rollouts.
+type TrafficRouter interface {
+	SetWeight(ctx context.Context, ro *v1alpha1.Rollout, weight int32) (verified bool, err error)
+}
+
+// TrafficRoutingUnavailableReason: a rollout asks for traffic routing and
+// this controller has no router.
+const TrafficRoutingUnavailableReason = "TrafficRoutingUnavailable"
 
 // analyzeFunc is StepAnalysis bound to one reconcile.
 type analyzeFunc func(step *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error)
@@ -390,5 +406,39 @@ func (r *Reconciler) rollOutCanary(ctx context.Context, s *scope) error {
 		r.Finisher.Event(ro, "", corev1.EventTypeNormal, PromotedReason,
 			fmt.Sprintf("ReplicaSet %s is promoted to stable", s.newRS.Name))
 	}
-	return r.syncServices(ctx, s)
+	if err := r.syncServices(ctx, s); err != nil {
+		return err
+	}
+	return r.routeTraffic(ctx, s)
+}
+
+// routeTraffic hands the step's weight to the traffic router and records
+// it in status.canary.weights, as Argo Rollouts reports it.
+func (r *Reconciler) routeTraffic(ctx context.Context, s *scope) error {
+	ro := s.ro
+	c := ro.Spec.Strategy.Canary
+	if c == nil || c.TrafficRouting == nil {
+		ro.Status.Canary.Weights = nil
+		return nil
+	}
+	if r.Traffic == nil {
+		return outcome.StallErr(TrafficRoutingUnavailableReason,
+			errors.New("spec.strategy.canary.trafficRouting is set, and this rollout-controller has no traffic router"))
+	}
+	// Aborted, or promoted (the stable Service selects the new pods now),
+	// all traffic goes to stable.
+	weight, canaryHash := s.weight, s.hash
+	if s.aborted || ro.Status.StableRS == s.hash {
+		weight = 0
+	}
+	verified, err := r.Traffic.SetWeight(ctx, ro, weight)
+	if err != nil {
+		return err
+	}
+	ro.Status.Canary.Weights = &v1alpha1.TrafficWeights{
+		Canary:   v1alpha1.WeightDestination{Weight: weight, ServiceName: c.CanaryService, PodTemplateHash: canaryHash},
+		Stable:   v1alpha1.WeightDestination{Weight: 100 - weight, ServiceName: c.StableService, PodTemplateHash: ro.Status.StableRS},
+		Verified: &verified,
+	}
+	return nil
 }

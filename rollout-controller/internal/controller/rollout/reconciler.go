@@ -51,6 +51,9 @@ type Reconciler struct {
 	// Analysis runs the analysis steps of canaries; nil holds every
 	// analysis step with a message that analysis is not available.
 	Analysis StepAnalysis
+	// Traffic sets canary weights in a traffic router; nil stalls rollouts
+	// with spec.strategy.canary.trafficRouting.
+	Traffic TrafficRouter
 	// Now is the clock of pauses and timestamps; time.Now when nil.
 	Now func() time.Time
 }
