@@ -124,7 +124,8 @@ func run(m *testing.M) (code int, err error) {
 
 	code = m.Run()
 	if path := os.Getenv("FERRY_CHAOS_REPORT"); path != "" {
-		if err := figures.write(path); err != nil {
+		figures.failed = code != 0
+		if err := figures.write(path, true); err != nil {
 			return 0, err
 		}
 	}
@@ -238,8 +239,9 @@ func (p *processes) printLogs() {
 
 // figureTable collects one row per scenario for the report.
 type figureTable struct {
-	mu   sync.Mutex
-	rows []figure
+	mu     sync.Mutex
+	rows   []figure
+	failed bool
 }
 
 type figure struct {
@@ -249,14 +251,22 @@ type figure struct {
 
 var figures figureTable
 
+// add records a scenario's figures and rewrites the report at once, so a
+// run cut short by its timeout still leaves what it measured.
 func (f *figureTable) add(scenario, note string, r workload.Report) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.rows = append(f.rows, figure{scenario, note, r})
+	f.mu.Unlock()
+	if path := os.Getenv("FERRY_CHAOS_REPORT"); path != "" {
+		if err := f.write(path, false); err != nil {
+			fmt.Fprintln(os.Stderr, "chaos: writing the report:", err)
+		}
+	}
 }
 
-// write writes the report: the machine, the size and a row per scenario.
-func (f *figureTable) write(path string) error {
+// write writes the report: the machine, the size and a row per scenario;
+// done says the run has ended, with the result of the tests.
+func (f *figureTable) write(path string, done bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var b strings.Builder
@@ -271,6 +281,11 @@ func (f *figureTable) write(path string) error {
 		r := row.r
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %s |\n", row.scenario, r.ConvergeTime.Round(100*time.Millisecond),
 			r.ObjectsLost, r.WrongPrunes, r.Drifted, r.InventoryMismatches, r.ReleaseMismatches, row.note)
+	}
+	if !done {
+		b.WriteString("\nThe run had not ended when this was written: the scenarios after the last row did not report.\n")
+	} else if f.failed {
+		b.WriteString("\nSome tests failed: see the run's output for what the checks found.\n")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
