@@ -136,7 +136,10 @@ func ClientOptions() client.Options {
 // --watch-all-namespaces, --watch-label-selector on the reconciled kinds
 // only, and the label selectors of c.Watched.
 func cacheOptions(c Controller, opts options.Options) (cache.Options, error) {
-	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{}}
+	// No controller reads the managedFields of what it caches, and they are
+	// the largest part of a Kustomization's or HelmRelease's metadata:
+	// dropped, 10,000 cached objects take tens of MiB less.
+	cacheOpts := cache.Options{ByObject: map[client.Object]cache.ByObject{}, DefaultTransform: cache.TransformStripManagedFields()}
 	if !opts.WatchAllNamespaces {
 		ns := options.RuntimeNamespace()
 		if ns == "" {
