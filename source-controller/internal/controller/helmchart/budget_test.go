@@ -25,8 +25,7 @@ func TestRequestBudget(t *testing.T) {
 	repo := appRepository(t, ns)
 	waitSourceReady(t, newHelmRepository(ns, "charts", ""))
 	// The repository's event is on the wire before counting starts.
-	g.Eventually(func() []string { return eventReasons(t, ns) }, timeout, 50*time.Millisecond).
-		Should(ContainElement(sourcev1.NewArtifactReason))
+	waitEvent(t, ns, sourcev1.NewArtifactReason)
 
 	newChart := []string{"create events", "patch helmcharts", "patch helmcharts/status"}
 	var first *sourcev1.HelmChart

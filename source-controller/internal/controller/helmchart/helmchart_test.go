@@ -49,7 +49,7 @@ func TestChartFromHelmRepository(t *testing.T) {
 	g.Expect(got.Status.ObservedSourceArtifactRevision).NotTo(BeEmpty())
 	g.Expect(conditions.IsTrue(got, sourcev1.ArtifactInStorageCondition)).To(BeTrue())
 	g.Expect(got.Finalizers).To(ContainElement(sourcev1.SourceFinalizer))
-	g.Expect(eventReasons(t, ns)).To(ContainElement(sourcev1.ChartPullSucceededReason))
+	waitEvent(t, ns, sourcev1.ChartPullSucceededReason)
 	g.Expect(repo.ChartDownloads()).To(Equal(1))
 
 	for range 2 {
@@ -274,7 +274,7 @@ func TestBadInputKeepsThePreviousArtifact(t *testing.T) {
 			g.Expect(conditions.IsTrue(got, tt.condition)).To(BeTrue())
 			g.Expect(got.Status.Artifact).To(Equal(good.Status.Artifact), "the previous artifact must stay")
 			suite.Download(t, got.Status.Artifact)
-			g.Expect(eventReasons(t, ns)).To(ContainElement(tt.reason))
+			waitEvent(t, ns, tt.reason)
 		})
 	}
 }

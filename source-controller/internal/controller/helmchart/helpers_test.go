@@ -158,6 +158,14 @@ func eventReasons(t *testing.T, ns string) []string {
 	return reasons
 }
 
+// waitEvent waits until an event with reason is stored in ns: the recorder
+// writes events on its own, so they may land after the status a test saw.
+func waitEvent(t *testing.T, ns, reason string) {
+	t.Helper()
+	NewWithT(t).Eventually(func() []string { return eventReasons(t, ns) }, timeout, 50*time.Millisecond).
+		Should(ContainElement(reason))
+}
+
 func secret(ns, name string, data map[string][]byte) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Data: data}
 }

@@ -2,6 +2,8 @@ package helmchart
 
 import (
 	"context"
+
+	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"os"
 	"testing"
 
@@ -59,7 +61,13 @@ func TestMain(m *testing.M) {
 		if charts, err = NewChartCache(store); err != nil {
 			return err
 		}
-		finisher := outcome.Finisher{Scheme: scheme, Recorder: e.Recorder}
+		// The conditions the binary's finisher owns, so a status write that
+		// meets a stale read resolves as it does there.
+		finisher := outcome.Finisher{Scheme: scheme, Recorder: e.Recorder, FieldOwner: "source-controller",
+			OwnedConditions: []string{fluxmeta.ReadyCondition, fluxmeta.ReconcilingCondition, fluxmeta.StalledCondition,
+				sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactOutdatedCondition, sourcev1.FetchFailedCondition,
+				sourcev1.IncludeUnavailableCondition, sourcev1.StorageOperationFailedCondition,
+				sourcev1.SourceVerifiedCondition, sourcev1.BuildFailedCondition}}
 		c := e.Manager.GetClient()
 		for _, r := range []interface {
 			SetupWithManager(context.Context, ctrl.Manager) error
