@@ -52,7 +52,7 @@ func runKSFleet(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	own := withoutBench(apiBefore, apiAfter, "create kustomizations", "list kustomizations")
+	own := withoutBench(apiBefore, apiAfter, "post kustomizations", "list kustomizations")
 	res.Add("API server requests per Kustomization to Ready (by verb; the bench's creates and LISTs left out)",
 		perObject(apiBefore, own, env.N, ksResources...))
 	res.Add("API server requests per applied object", perObject(apiBefore, own, 3*env.N, ksResources...))
