@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -60,6 +62,8 @@ func TestNoSecretInEventsConditionsLogsMetricsOrPayloads(t *testing.T) {
 		"wrong receiver token":   secretValue("wrong-receiver-token"),
 		"drifted db password":    secretValue("drifted-db-password"),
 		"drifted api key":        secretValue("drifted-api-key"),
+		"wrong kubeconfig token": secretValue("wrong-kubeconfig-token"),
+		"proxy password":         secretValue("proxy-password"),
 		// A decrypted value that post-build substitution cannot parse.
 		"unterminated decrypted value": "${" + secretValue("unterminated"),
 	}
@@ -68,18 +72,22 @@ func TestNoSecretInEventsConditionsLogsMetricsOrPayloads(t *testing.T) {
 
 	// Notifications first, so the Alerts see the sources' first events.
 	for name, data := range map[string]map[string]string{
-		"git-auth":        {"username": gitUser, "password": sec["git password"]},
-		"git-wrong":       {"username": gitUser, "password": sec["wrong git password"]},
-		"sops-age":        {"identity.agekey": sec["age identity"] + "\n"},
-		"sops-wrong":      {"identity.agekey": sec["wrong age identity"] + "\n"},
-		"vars":            {"SUBST_TOKEN": sec["substituted token"]},
-		"helm-values":     {"values.yaml": "apiKey: " + sec["helm values api key"] + "\n"},
-		"helm-values-bad": {"values.yaml": sec["malformed helm values"] + "\n"},
-		"slack-token":     {"token": sec["slack token"]},
-		"slack-wrong":     {"token": sec["wrong slack token"]},
-		"webhook":         {"address": sink.URL + "/hooks/" + sec["webhook path"], "headers": "X-Api-Key: " + sec["webhook api key header"]},
-		"receiver-token":  {"token": sec["receiver token"]},
-		"webhook-wrong":   {"address": sink.URL + "/hooks/" + sec["wrong webhook path"], "headers": "X-Api-Key: " + sec["webhook api key header"]},
+		"git-auth":         {"username": gitUser, "password": sec["git password"]},
+		"git-wrong":        {"username": gitUser, "password": sec["wrong git password"]},
+		"sops-age":         {"identity.agekey": sec["age identity"] + "\n"},
+		"sops-wrong":       {"identity.agekey": sec["wrong age identity"] + "\n"},
+		"vars":             {"SUBST_TOKEN": sec["substituted token"]},
+		"helm-values":      {"values.yaml": "apiKey: " + sec["helm values api key"] + "\n"},
+		"helm-values-bad":  {"values.yaml": sec["malformed helm values"] + "\n"},
+		"slack-token":      {"token": sec["slack token"]},
+		"slack-wrong":      {"token": sec["wrong slack token"]},
+		"webhook":          {"address": sink.URL + "/hooks/" + sec["webhook path"], "headers": "X-Api-Key: " + sec["webhook api key header"]},
+		"receiver-token":   {"token": sec["receiver token"]},
+		"kubeconfig-wrong": {"value": kubeconfig(sec["wrong kubeconfig token"])},
+		// A proxy that is not there: every post fails at connecting.
+		"webhook-proxy": {"address": sink.URL + "/hooks/" + sec["webhook path"],
+			"proxy": "http://proxy-user:" + sec["proxy password"] + "@" + closedAddr(t)},
+		"webhook-wrong": {"address": sink.URL + "/hooks/" + sec["wrong webhook path"], "headers": "X-Api-Key: " + sec["webhook api key header"]},
 	} {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data}
 		g.Expect(testCluster.Client.Create(ctx, s)).To(Succeed())
@@ -89,6 +97,7 @@ func TestNoSecretInEventsConditionsLogsMetricsOrPayloads(t *testing.T) {
 		{"slack-wrong", "slack", "slack-wrong", "  address: " + sink.URL + "/slack\n  channel: general\n"},
 		{"webhook", "generic", "webhook", ""},
 		{"webhook-wrong", "generic", "webhook-wrong", ""},
+		{"webhook-proxy", "generic", "webhook-proxy", ""},
 	} {
 		apply(t, fmt.Sprintf(`apiVersion: notification.toolkit.fluxcd.io/v1beta3
 kind: Provider
@@ -139,6 +148,7 @@ spec:
 		kustomization(ns, "app", "sops-age"), kustomization(ns, "app-wrong-key", "sops-wrong"),
 		strings.Replace(kustomization(ns, "bad-subst", "sops-age"), "path: ./app", "path: ./bad-subst", 1),
 		helmRelease(ns, "hello", "helm-values"), helmRelease(ns, "hello-bad-values", "helm-values-bad"),
+		withKubeConfig(kustomization(ns, "app-kubeconfig", "sops-age")), withKubeConfig(helmRelease(ns, "hello-kubeconfig", "helm-values")),
 	}, "---\n"))
 
 	// Each credential worked where it was right...
@@ -162,6 +172,8 @@ spec:
 		{"Kustomization", "app-wrong-key", "decrypt"},
 		{"Kustomization", "bad-subst", "variable substitution in Secret/" + ns + "/weird failed"},
 		{"HelmRelease", "hello-bad-values", "values"},
+		{"Kustomization", "app-kubeconfig", "provide credentials"},
+		{"HelmRelease", "hello-kubeconfig", "Unauthorized"},
 	} {
 		t.Logf("%s %s: %s", c.kind, c.name, expectReady(t, c.kind, ns, c.name, "False", c.why))
 	}
@@ -181,7 +193,7 @@ spec:
 	g.Eventually(func(g Gomega) {
 		out, err := os.ReadFile(env.Process("notification-controller").LogPath)
 		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(string(out)).To(And(ContainSubstring("invalid_auth"), ContainSubstring("404")))
+		g.Expect(string(out)).To(And(ContainSubstring("invalid_auth"), ContainSubstring("404"), ContainSubstring("proxyconnect")))
 	}, timeout, 200*time.Millisecond).Should(Succeed())
 
 	scanner, err := scan.New(sec.list()...)
@@ -373,4 +385,45 @@ spec:
 		_ = resp.Body.Close()
 		NewWithT(t).Expect(resp.StatusCode).To(Equal(want))
 	}
+}
+
+// withKubeConfig makes a Kustomization or HelmRelease manifest apply
+// through Secret kubeconfig-wrong.
+func withKubeConfig(manifest string) string {
+	return strings.Replace(manifest, "spec:\n", "spec:\n  kubeConfig:\n    secretRef:\n      name: kubeconfig-wrong\n", 1)
+}
+
+// kubeconfig is a kubeconfig for the test cluster that presents token, one
+// the API server does not know.
+func kubeconfig(token string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: tenant
+  user:
+    token: %s
+contexts:
+- name: default
+  context:
+    cluster: local
+    user: tenant
+current-context: default
+`, testCluster.Config.Host, base64.StdEncoding.EncodeToString(testCluster.Config.CAData), token)
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
 }

@@ -11,6 +11,7 @@ import (
 	ssautils "github.com/fluxcd/pkg/ssa/utils"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -106,6 +107,12 @@ func (r *Reconciler) checkKinds(s *scope) error {
 			continue
 		}
 		if _, err := s.target.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			// Only a kind the cluster does not serve is a missing CRD; a
+			// discovery that failed (a refused kubeconfig token, an
+			// unreachable cluster) is said as it is.
+			if !apimeta.IsNoMatchError(err) {
+				return fmt.Errorf("failed to look up kind '%s' in '%s' on the target cluster: %w", gvk.Kind, gvk.GroupVersion(), err)
+			}
 			missing = append(missing, fmt.Sprintf("%s: no kind '%s' in '%s' is served by the cluster (is its CRD installed?)",
 				ssautils.FmtUnstructured(o), gvk.Kind, gvk.GroupVersion()))
 		}
