@@ -35,6 +35,10 @@ type StorageOptions struct {
 	AdvAddr string
 	// Retention is how many artifacts to keep per object.
 	Retention int
+	// NoCrossNamespaceRefs stalls ArtifactGenerators that name a source in
+	// another namespace, the lockdown the other controllers' flag of the
+	// same name gives their kinds.
+	NoCrossNamespaceRefs bool
 }
 
 // BindFlags registers the storage flags with Flux's names and defaults.
@@ -47,6 +51,8 @@ func (o *StorageOptions) BindFlags(fs *pflag.FlagSet) {
 		"The advertised address of the static file server.")
 	fs.IntVar(&o.Retention, "artifact-retention-records", 2,
 		"The maximum number of artifacts to be kept in storage per object.")
+	fs.BoolVar(&o.NoCrossNamespaceRefs, "no-cross-namespace-refs", false,
+		"When set to true, references between ArtifactGenerators and sources in different namespaces are refused.")
 }
 
 // advertisedAddr defaults the advertised address to the host name and the
@@ -111,7 +117,8 @@ func Setup(ctx context.Context, s *manager.Setup, opts StorageOptions, concurren
 		&helmrepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Concurrent: concurrent},
 		&helmchart.Reconciler{Client: c, Finisher: finisher, Storage: store, Indexes: indexes, Charts: charts, Concurrent: concurrent},
 		&ocirepository.Reconciler{Client: c, Finisher: finisher, Storage: store, Concurrent: concurrent},
-		&artifactgenerator.Reconciler{Client: c, Finisher: finisher, Storage: store, Fetcher: fetcher, Concurrent: concurrent},
+		&artifactgenerator.Reconciler{Client: c, Finisher: finisher, Storage: store, Fetcher: fetcher, Concurrent: concurrent,
+			NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs},
 	}
 	for _, r := range reconcilers {
 		if err := r.SetupWithManager(ctx, mgr); err != nil {
