@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
+	"k8s.io/client-go/rest"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
 )
@@ -59,9 +60,12 @@ func runKSFleet(ctx context.Context, env *Env) (*Result, error) {
 	kc := env.Controllers["kustomize-controller"]
 	res.Add("kustomize-controller peak RSS, all applied", fmt.Sprintf("%.1f MiB", float64(kc.PeakRSS())/(1<<20)))
 
-	// Steady state: all Ready, nothing changing. The applies' own watch
-	// events settle first.
-	time.Sleep(10 * time.Second)
+	// Steady state: all Ready, nothing changing. The events of the applies
+	// drain first (the recorder posts them after the Kustomizations are
+	// Ready), so the window measures the idle controller, not the backlog.
+	if err := waitEventsDrained(ctx, env.Cluster.Config, 10*time.Minute); err != nil {
+		return nil, err
+	}
 	apiBefore, _ = apiRequests(ctx, env.Cluster.Config)
 	cpuBefore := kc.CPUTime()
 	time.Sleep(*fleetSteady)
@@ -124,4 +128,28 @@ func waitProgress(since time.Time, count func() float64, total float64, timeout 
 		}
 	}
 	return first, 0, fmt.Errorf("only %.0f of %.0f after %s", count(), total, timeout)
+}
+
+// waitEventsDrained waits until the API server has seen no event posted for
+// a whole eventQuiet window, or gives up after timeout.
+func waitEventsDrained(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
+	const eventQuiet = 10 * time.Second
+	deadline := time.Now().Add(timeout)
+	last := -1.0
+	for time.Now().Before(deadline) {
+		counts, err := apiRequests(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if counts["post events"] == last {
+			return nil
+		}
+		last = counts["post events"]
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(eventQuiet):
+		}
+	}
+	return fmt.Errorf("events were still being posted after %s", timeout)
 }
