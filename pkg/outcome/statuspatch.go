@@ -127,6 +127,28 @@ func (f *Finisher) writeStatus(ctx context.Context, patcher *patch.SerialPatcher
 		if done, err := b.patchStatus(ctx, obj, f.fieldOwner()); done {
 			return err
 		}
+		return b.patchWithHelper(ctx, obj, opts...)
 	}
 	return patcher.Patch(ctx, obj, opts...)
+}
+
+// patchWithHelper writes obj through the patch helper from the base of the
+// last write. The base must be the last write, one-request or not: a helper
+// computing its diff from an older base would not see a condition an
+// in-between progress write added, and could never remove it (Reconciling
+// left True on a Ready object).
+func (b *statusBase) patchWithHelper(ctx context.Context, obj client.Object, opts ...patch.Option) error {
+	helper, err := patch.NewHelper(b.before, b.client)
+	if err != nil {
+		return err
+	}
+	// obj may still carry the resourceVersion the reconcile read when the
+	// last write was a progress snapshot; left so, it would lock the patch
+	// on a version already gone.
+	obj.SetResourceVersion(b.before.GetResourceVersion())
+	if err := helper.Patch(ctx, obj, opts...); err != nil {
+		return err
+	}
+	b.before = obj.DeepCopyObject().(client.Object)
+	return nil
 }

@@ -1,0 +1,58 @@
+package outcome
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/patch"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
+)
+
+// A progress write, then a write by someone else, then the end result: the
+// end result falls back to the patch helper on the conflict, and must still
+// remove the Reconciling condition the progress write added.
+func TestProgressThenConflictLeavesNoReconciling(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	g.Expect(sourcev1.AddToScheme(scheme)).To(Succeed())
+	obj := &sourcev1.GitRepository{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "default", Finalizers: []string{"finalizers.fluxcd.io"}},
+		Spec:       sourcev1.GitRepositorySpec{URL: "https://example.com/app", Interval: metav1.Duration{Duration: time.Minute}},
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(obj).WithStatusSubresource(obj).Build()
+	f := &Finisher{Scheme: scheme, OwnedConditions: []string{meta.ReadyCondition}}
+	l := Lifecycle[*sourcev1.GitRepository]{
+		Client: c, Finisher: f, Finalizer: "finalizers.fluxcd.io",
+		Suspended: func(*sourcev1.GitRepository) bool { return false },
+		Steps: func(ctx context.Context, o *sourcev1.GitRepository, p *patch.SerialPatcher) error {
+			conditions.MarkReconciling(o, meta.ProgressingReason, "a long action")
+			f.Progress(ctx, p, o.DeepCopy())
+			other := &sourcev1.GitRepository{}
+			g.Expect(c.Get(ctx, client.ObjectKeyFromObject(o), other)).To(Succeed())
+			other.Annotations = map[string]string{"someone": "else"}
+			g.Expect(c.Update(ctx, other)).To(Succeed())
+			conditions.MarkTrue(o, meta.ReadyCondition, meta.SucceededReason, "stored artifact")
+			return nil
+		},
+	}
+	key := types.NamespacedName{Namespace: "default", Name: "app"}
+	_, err := l.Run(ctx, key, &sourcev1.GitRepository{})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	got := &sourcev1.GitRepository{}
+	g.Expect(c.Get(ctx, key, got)).To(Succeed())
+	g.Expect(conditions.IsTrue(got, meta.ReadyCondition)).To(BeTrue())
+	g.Expect(conditions.Get(got, meta.ReconcilingCondition)).To(BeNil(), "the progress write's Reconciling must be gone")
+	g.Expect(conditions.IsReady(got)).To(BeTrue())
+}
