@@ -12,6 +12,8 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 
 # The control plane binaries are built once into a cache outside the checkout.
 CLUSTER_BINS = $(shell ./hack/cluster-bins.sh 2>&2 | tail -n 1)
+# The Prometheus server the analysis tests query, built on first use.
+PROMETHEUS = $(shell ./hack/prometheus.sh 2>&2 | tail -n 1)
 
 GO_TEST_FLAGS ?= -count=1
 TEST_TIMEOUT ?= 30m
@@ -102,9 +104,13 @@ verify: generate manifests fmt ## Regenerate and fail on any diff or untracked f
 cluster-bins: ## Build kube-apiserver, etcd, controller-manager, scheduler, kubectl and kwok (cached).
 	./hack/cluster-bins.sh
 
+.PHONY: prometheus
+prometheus: ## Build the Prometheus server the rollout analysis tests query (cached).
+	./hack/prometheus.sh
+
 .PHONY: test
 test: vet chromium ## Run every test, including the end-to-end suite, against a real local cluster.
-	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; failed=""; \
+	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)" FERRY_PROMETHEUS="$(PROMETHEUS)"; failed=""; \
 	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...) || failed="$$failed $$m"; done; \
 	for e in $(RACE_PACKAGES); do m=$${e%%:*}; p=$${e#*:}; \
 	  (cd $$m && go test $(GO_TEST_FLAGS) -race -timeout $(TEST_TIMEOUT) $${p//,/ }) || failed="$$failed $$m(-race)"; done; \
