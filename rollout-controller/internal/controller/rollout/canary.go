@@ -17,17 +17,23 @@ import (
 	"github.com/ferrycd/ferry/pkg/outcome"
 )
 
-// StepAnalysis runs the analysis of one canary step: it starts the step's
-// AnalysisRun if there is none yet for the rollout's current step and pod
-// hash, records it in status.canary.currentStepAnalysisRunStatus, and
-// reports the run's phase (Pending or Running while undecided) and a
-// message that names the deciding metric. The canary holds the step while
-// the phase is not completed, goes on when Successful, pauses on
+// Analyzer runs the analyses a rollout asks for. Each is one AnalysisRun
+// per purpose and revision (pod-template hash) of the rollout: purpose says
+// what it is for, "step-<index>" for a canary step, "background" for
+// strategy.canary.analysis, "pre-promotion" and "post-promotion" for a
+// blue-green's. Analyze starts the run if there is none yet, records it in
+// the status (status.canary.currentStepAnalysisRunStatus and the others),
+// and reports the run's phase (Pending or Running while undecided) and a
+// message that names the deciding metric and its value. The caller holds
+// while the phase is not completed, goes on when Successful, pauses on
 // Inconclusive and aborts on Failed or Error. Reconciler.Analysis nil holds
-// every analysis step.
-type StepAnalysis interface {
-	StepAnalysis(ctx context.Context, ro *v1alpha1.Rollout, step *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error)
+// every analysis.
+type Analyzer interface {
+	Analyze(ctx context.Context, ro *v1alpha1.Rollout, purpose string, a *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error)
 }
+
+// StepPurpose is the Analyzer purpose of the analysis of canary step index.
+func StepPurpose(index int32) string { return fmt.Sprintf("step-%d", index) }
 
 // TrafficRouter sets the canary's traffic weight in the router that
 // spec.strategy.canary.trafficRouting configures (the Gateway API plugin's
@@ -44,8 +50,8 @@ type TrafficRouter interface {
 // this controller has no router.
 const TrafficRoutingUnavailableReason = "TrafficRoutingUnavailable"
 
-// analyzeFunc is StepAnalysis bound to one reconcile.
-type analyzeFunc func(step *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error)
+// analyzeFunc is Analyzer bound to one reconcile.
+type analyzeFunc func(purpose string, a *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error)
 
 // manualPauseMessage is Argo Rollouts' status.message of a rollout paused
 // by spec.paused.
@@ -166,7 +172,7 @@ func decideCanary(st *v1alpha1.RolloutStatus, in canaryInput, analyze analyzeFun
 				return v, err
 			}
 		case step.Analysis != nil:
-			done, err := analysisDone(st, step.Analysis, in.Now, analyze, &v)
+			done, err := analysisDone(st, StepPurpose(index), step.Analysis, in.Now, analyze, &v)
 			if v.Aborted {
 				return abort(st, in, v.Message), nil
 			}
@@ -228,8 +234,8 @@ func pauseDone(st *v1alpha1.RolloutStatus, p *v1alpha1.RolloutPause, now time.Ti
 	return false, nil
 }
 
-// analysisDone handles an analysis step through the StepAnalysis hook.
-func analysisDone(st *v1alpha1.RolloutStatus, a *v1alpha1.RolloutAnalysis, now time.Time, analyze analyzeFunc, v *canaryVerdict) (bool, error) {
+// analysisDone handles an analysis step through the Analyzer hook.
+func analysisDone(st *v1alpha1.RolloutStatus, purpose string, a *v1alpha1.RolloutAnalysis, now time.Time, analyze analyzeFunc, v *canaryVerdict) (bool, error) {
 	if analyze == nil {
 		v.Message = "analysis step is waiting: this rollout-controller runs no analysis"
 		return false, nil
@@ -241,7 +247,7 @@ func analysisDone(st *v1alpha1.RolloutStatus, a *v1alpha1.RolloutAnalysis, now t
 		// Promoted past an inconclusive analysis.
 		return true, nil
 	}
-	phase, msg, err := analyze(a)
+	phase, msg, err := analyze(purpose, a)
 	if err != nil {
 		return false, err
 	}
@@ -380,8 +386,8 @@ func (r *Reconciler) rollOutCanary(ctx context.Context, s *scope) error {
 	}
 	var analyze analyzeFunc
 	if r.Analysis != nil {
-		analyze = func(a *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error) {
-			return r.Analysis.StepAnalysis(ctx, ro, a)
+		analyze = func(purpose string, a *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error) {
+			return r.Analysis.Analyze(ctx, ro, purpose, a)
 		}
 	}
 	v, err := decideCanary(st, in, analyze)

@@ -216,9 +216,9 @@ func TestDecideCanaryAnalysis(t *testing.T) {
 	}
 	in := canaryInput{Steps: steps, Desired: 2, Canary: rsCounts{1, 1}, Stable: &rsCounts{1, 1}, CanarySettled: true, Now: now}
 	verdict := func(phase v1alpha1.AnalysisPhase, err error) analyzeFunc {
-		return func(a *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error) {
-			if a.Templates[0].TemplateName != "error-rate" {
-				t.Fatalf("analysis of the wrong step: %+v", a)
+		return func(purpose string, a *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error) {
+			if a.Templates[0].TemplateName != "error-rate" || purpose != "step-1" {
+				t.Fatalf("analysis of the wrong step: %s %+v", purpose, a)
 			}
 			return phase, "metric error-rate: value 0.3", err
 		}

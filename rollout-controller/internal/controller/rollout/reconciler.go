@@ -48,9 +48,9 @@ type Reconciler struct {
 	Finisher  outcome.Finisher
 	// NoCrossNamespaceRefs refuses a traffic router in another namespace.
 	NoCrossNamespaceRefs bool
-	// Analysis runs the analysis steps of canaries; nil holds every
-	// analysis step with a message that analysis is not available.
-	Analysis StepAnalysis
+	// Analysis runs the analyses of canaries and blue-greens; nil holds
+	// every analysis with a message that analysis is not available.
+	Analysis Analyzer
 	// Traffic sets canary weights in a traffic router; nil stalls rollouts
 	// with spec.strategy.canary.trafficRouting.
 	Traffic TrafficRouter
