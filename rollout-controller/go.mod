@@ -3,6 +3,7 @@ module github.com/ferrycd/ferry/rollout-controller
 go 1.26.0
 
 require (
+	github.com/expr-lang/expr v1.17.8
 	github.com/ferrycd/ferry/pkg v0.0.0
 	github.com/ferrycd/ferry/test v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/pkg/apis/meta v1.33.0
