@@ -24,6 +24,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/leaderelection"
 	"github.com/fluxcd/pkg/runtime/logger"
 	"github.com/fluxcd/pkg/runtime/metrics"
+	"github.com/fluxcd/pkg/runtime/pprof"
 	"github.com/fluxcd/pkg/runtime/probes"
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
@@ -198,7 +199,7 @@ func New(c Controller, opts options.Options) (*Setup, error) {
 		Scheme:                        c.Scheme,
 		Cache:                         cacheOpts,
 		Client:                        ClientOptions(),
-		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		Metrics:                       metricsOptions(opts),
 		HealthProbeBindAddress:        opts.HealthAddr,
 		LeaderElection:                opts.LeaderElection.Enable,
 		LeaderElectionID:              leaderElectionID(c.Name, opts.WatchLabelSelector),
@@ -256,5 +257,19 @@ var reconcileMetrics = sync.OnceValue(func() *metrics.Recorder {
 	crmetrics.Registry.MustRegister(rec.Collectors()...)
 	return rec
 })
+
+// metricsOptions serves the metrics on opts.MetricsAddr, and the pprof
+// endpoints with --enable-pprof. The client-side rate limiter's wait is
+// recorded too (rest_client_rate_limiter_duration_seconds): a controller
+// whose requests queue behind its own QPS limit shows it there, not in the
+// API server's latency.
+func metricsOptions(opts options.Options) metricsserver.Options {
+	crmetrics.RegisterRESTClientMetrics(crmetrics.MetricRateLimiterLatency)
+	m := metricsserver.Options{BindAddress: opts.MetricsAddr}
+	if opts.EnablePprof {
+		m.ExtraHandlers = pprof.GetHandlers()
+	}
+	return m
+}
 
 func durationPtr(d time.Duration) *time.Duration { return &d }

@@ -28,6 +28,9 @@ type Options struct {
 	// EventsAddr is the notification-controller's event endpoint; empty sends
 	// events to the Kubernetes API only.
 	EventsAddr string
+	// EnablePprof serves Go's /debug/pprof endpoints on the metrics address,
+	// as Flux's controllers do, to profile a controller under load.
+	EnablePprof bool
 
 	Client         client.Options
 	Logger         logger.Options
@@ -48,6 +51,8 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 		"Watch for resources with matching labels e.g. 'sharding.fluxcd.io/shard=shard1'.")
 	fs.StringVar(&o.EventsAddr, "events-addr", "",
 		"The address of the events receiver.")
+	fs.BoolVar(&o.EnablePprof, "enable-pprof", false,
+		"Serve the /debug/pprof endpoints on the metrics address.")
 	o.Client.BindFlags(fs)
 	o.Logger.BindFlags(fs)
 	o.LeaderElection.BindFlags(fs)

@@ -125,6 +125,16 @@ func benchHelmReleases(ctx context.Context, env *Env, ns string, sources []clien
 	}
 	res.Add("API server requests per release, install (apiserver_request_total by verb; the bench's creates and LISTs left out)",
 		perObject(reqBefore, withoutBench(reqBefore, reqAfter, "post helmreleases", "list helmreleases"), env.N, countedResources...))
+	if err := chartTimeline(ctx, c, ns, start, res); err != nil {
+		return nil, err
+	}
+	for ctl, kind := range map[string]string{"source-controller": "helmchart", "helm-controller": "helmrelease"} {
+		q, err := queueFigures(env.Controllers[ctl].MetricsAddr, kind)
+		if err != nil {
+			return nil, err
+		}
+		res.Add(ctl+", "+kind+" work queue, install", q)
+	}
 	hc := env.Controllers["helm-controller"]
 	first, err := reconcileDurations(hc.MetricsAddr, helmv2.HelmReleaseKind)
 	if err != nil {
@@ -209,4 +219,47 @@ func waitHelmReleases(ctx context.Context, c client.Client, ns string, n int, ok
 		err := c.List(ctx, &list, client.InNamespace(ns))
 		return countWhere(list.Items, ok), err
 	})
+}
+
+// chartTimeline says, from the objects' own timestamps (to the second),
+// which side the releases waited on: the last HelmChart artifact after the
+// start, each HelmChart's artifact after its creation, and each release's
+// Ready after its chart's artifact.
+func chartTimeline(ctx context.Context, c client.Client, ns string, start time.Time, res *Result) error {
+	var charts sourcev1.HelmChartList
+	if err := c.List(ctx, &charts, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	artifactAt := map[string]time.Time{}
+	var toArtifact []time.Duration
+	var last time.Time
+	for _, hc := range charts.Items {
+		a := hc.Status.Artifact
+		if a == nil {
+			continue
+		}
+		artifactAt[hc.Name] = a.LastUpdateTime.Time
+		toArtifact = append(toArtifact, a.LastUpdateTime.Sub(hc.CreationTimestamp.Time))
+		if a.LastUpdateTime.After(last) {
+			last = a.LastUpdateTime.Time
+		}
+	}
+	var releases helmv2.HelmReleaseList
+	if err := c.List(ctx, &releases, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	var toReady []time.Duration
+	for _, hr := range releases.Items {
+		_, name := hr.Status.GetHelmChart()
+		ready := conditions.Get(&hr, fluxmeta.ReadyCondition)
+		if at, ok := artifactAt[name]; ok && ready != nil {
+			toReady = append(toReady, ready.LastTransitionTime.Sub(at))
+		}
+	}
+	p50, p95 := percentiles(toArtifact)
+	res.Add(fmt.Sprintf("%d HelmCharts: last artifact after the start; artifact after the chart's creation p50, p95 (timestamps to the second)", len(charts.Items)),
+		fmt.Sprintf("%s; %s, %s", last.Sub(start).Round(time.Second), p50, p95))
+	p50, p95 = percentiles(toReady)
+	res.Add("release Ready after its chart's artifact p50, p95", fmt.Sprintf("%s, %s", p50, p95))
+	return nil
 }

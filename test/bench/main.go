@@ -8,11 +8,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferrycd/ferry/test/cluster"
@@ -77,6 +80,8 @@ func main() {
 	n := flag.Int("n", 100, "scenario size (objects)")
 	out := flag.String("out", "", "report file (default: bench-<scenario>.md in the repository root)")
 	flag.BoolVar(&defaultFlags, "default-flags", false, "run the controllers at their default flags, as users do, instead of the bench's --concurrent")
+	flag.StringVar(&profileDir, "profile", "", "directory to write each controller's CPU profile of the first --profile-seconds and its log into")
+	flag.DurationVar(&profileFor, "profile-seconds", time.Minute, "how long the CPU profiles run from the controllers' start")
 	flag.Parse()
 	nGiven := false
 	flag.Visit(func(f *flag.Flag) { nGiven = nGiven || f.Name == "n" })
@@ -130,6 +135,9 @@ func run(name string, n int, out string) error {
 		if defaultFlags {
 			extra = nil
 		}
+		if profileDir != "" {
+			extra = append(extra, "--enable-pprof")
+		}
 		return harness.Start(ctx, c, work, work, ctl, append(withoutEvents(args[ctl], ctls), extra...)...)
 	}
 	for _, ctl := range ctls {
@@ -144,6 +152,10 @@ func run(name string, n int, out string) error {
 			p.Stop()
 		}
 	}()
+	if profileDir != "" {
+		done := profile(env.Controllers)
+		defer func() { <-done; keepLogs(env.Controllers) }()
+	}
 	env.Restart = func(ctx context.Context, ctl string) (*harness.Process, error) {
 		env.Controllers[ctl].Stop()
 		p, err := startCtl(ctx, ctl)
@@ -168,6 +180,65 @@ func run(name string, n int, out string) error {
 
 // defaultFlags leaves concurrency out (--default-flags).
 var defaultFlags bool
+
+// profileDir and profileFor are --profile and --profile-seconds.
+var (
+	profileDir string
+	profileFor time.Duration
+)
+
+// profile fetches a CPU profile of each controller over the first
+// profileFor into profileDir/<controller>.cpu.pprof; the channel closes
+// when all are written.
+func profile(ctls map[string]*harness.Process) <-chan struct{} {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for name, p := range ctls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fetchProfile(p, filepath.Join(profileDir, name+".cpu.pprof")); err != nil {
+				fmt.Fprintln(os.Stderr, "bench: profile of", name+":", err)
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+func fetchProfile(p *harness.Process, path string) error {
+	if err := p.WaitReady(time.Minute); err != nil {
+		return err
+	}
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.MetricsAddr, int(profileFor.Seconds()))
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// keepLogs copies each controller's log into profileDir before the work
+// directory is removed.
+func keepLogs(ctls map[string]*harness.Process) {
+	for name, p := range ctls {
+		if data, err := os.ReadFile(p.LogPath); err == nil {
+			_ = os.WriteFile(filepath.Join(profileDir, name+".log"), data, 0o644)
+		}
+	}
+}
 
 // concurrency gives the controllers under load more workers than the
 // default; reports label figures measured with it "tuned".
