@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -379,6 +381,10 @@ func (in *AnalysisRun) SetConditions(c []metav1.Condition) { in.Status.Condition
 func (in *AnalysisRun) GetReconcileRequestStatus() *fluxmeta.ReconcileRequestStatus {
 	return &in.Status.ReconcileRequestStatus
 }
+
+// GetRequeueAfter is zero: a run is measured on its metrics' own
+// schedule (interval, initialDelay), which the reconciler requeues by.
+func (in *AnalysisRun) GetRequeueAfter() time.Duration { return 0 }
 
 // +kubebuilder:object:root=true
 
