@@ -123,27 +123,37 @@ type scope struct {
 	weight int32
 	// requeue asks for a reconcile after this long (a timed pause).
 	requeue time.Duration
-	now     time.Time
+	// wake asks for a reconcile after this long whatever the outcome, a
+	// healthy one included: an old ReplicaSet's scale-down deadline.
+	wake time.Duration
+	now  time.Time
 }
 
 // Reconcile runs the rollout's steps through the shared lifecycle. A
 // paused rollout is reconciled too: its status must say it is paused.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	return outcome.Lifecycle[*v1alpha1.Rollout]{
+	var wake time.Duration
+	res, err := outcome.Lifecycle[*v1alpha1.Rollout]{
 		Client:    r.Client,
 		Finisher:  &r.Finisher,
 		Finalizer: Finalizer,
 		Suspended: func(*v1alpha1.Rollout) bool { return false },
 		Steps: func(ctx context.Context, ro *v1alpha1.Rollout, _ *patch.SerialPatcher) error {
-			return r.reconcile(ctx, ro)
+			return r.reconcile(ctx, ro, &wake)
 		},
 	}.Run(ctx, req.NamespacedName, &v1alpha1.Rollout{})
+	if err == nil && wake > 0 && (res.RequeueAfter == 0 || wake < res.RequeueAfter) {
+		res.RequeueAfter = wake
+	}
+	return res, err
 }
 
 // reconcile resolves the template, brings the ReplicaSets to what the
-// strategy says and reports the result; it stops at the first error.
-func (r *Reconciler) reconcile(ctx context.Context, ro *v1alpha1.Rollout) error {
+// strategy says and reports the result; it stops at the first error. It
+// sets wake to the scope's.
+func (r *Reconciler) reconcile(ctx context.Context, ro *v1alpha1.Rollout, wake *time.Duration) error {
 	s := &scope{ro: ro, now: r.now()}
+	defer func() { *wake = s.wake }()
 	for _, step := range []func(context.Context, *scope) error{
 		r.resolveWorkload,
 		r.syncReplicaSets,

@@ -88,11 +88,16 @@ func (r *Reconciler) report(s *scope) error {
 
 	setCondition(ro, v1alpha1.RolloutAvailable, st.AvailableReplicas >= desired, AvailableReason,
 		fmt.Sprintf("%d of %d replicas are available", st.AvailableReplicas, desired))
-	completed := st.UpdatedReplicas == desired && st.Replicas == desired && settled(s.newRS)
+	updated := st.UpdatedReplicas == desired && settled(s.newRS)
+	completed := updated && st.Replicas == desired
 	setCondition(ro, v1alpha1.RolloutCompleted, completed, CompletedReason,
 		fmt.Sprintf("%d of %d replicas run the current template", st.UpdatedReplicas, desired))
+	// A blue-green's old ReplicaSet that waits out its scale-down delay
+	// serves no Service: the rollout is healthy meanwhile, as Argo
+	// Rollouts reports it.
+	done := completed || updated && ro.Spec.Strategy.BlueGreen != nil
 
-	healthy := !s.aborted && s.pause == "" && st.StableRS == s.hash && completed &&
+	healthy := !s.aborted && s.pause == "" && st.StableRS == s.hash && done &&
 		s.newRS.Status.AvailableReplicas == desired && ptr.Deref(s.newRS.Spec.Replicas, 1) == desired
 	switch {
 	case s.aborted:

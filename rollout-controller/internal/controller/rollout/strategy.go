@@ -2,18 +2,15 @@ package rollout
 
 import (
 	"context"
-	"errors"
 
 	appsv1 "k8s.io/api/apps/v1"
-
-	"github.com/ferrycd/ferry/pkg/outcome"
 )
 
 // rollOut scales the ReplicaSets as the rollout's strategy says. A rollout
 // with neither strategy set rolls out as a canary without steps.
 func (r *Reconciler) rollOut(ctx context.Context, s *scope) error {
 	if s.ro.Spec.Strategy.BlueGreen != nil {
-		return outcome.StallErr(InvalidSpecReason, errors.New("spec.strategy.blueGreen is not served by this rollout-controller yet"))
+		return r.rollOutBlueGreen(ctx, s)
 	}
 	return r.rollOutCanary(ctx, s)
 }
