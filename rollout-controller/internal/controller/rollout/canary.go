@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/utils/ptr"
 
 	"github.com/ferrycd/ferry/pkg/apis/rollouts/v1alpha1"
 	"github.com/ferrycd/ferry/pkg/outcome"
@@ -75,7 +76,9 @@ type canaryInput struct {
 	Canary        rsCounts
 	Stable        *rsCounts
 	CanarySettled bool
-	Now           time.Time
+	// Background is spec.strategy.canary.analysis.
+	Background *v1alpha1.RolloutAnalysisBackground
+	Now        time.Time
 }
 
 // canaryVerdict is what the canary does in this reconcile.
@@ -124,6 +127,7 @@ func restartIfChanged(st *v1alpha1.RolloutStatus, hash, stepHash string, steps i
 	st.AbortedAt = nil
 	st.PromoteFull = false
 	st.Canary.CurrentStepAnalysisRunStatus = nil
+	st.Canary.CurrentBackgroundAnalysisRunStatus = nil
 	return true
 }
 
@@ -136,11 +140,20 @@ func restartIfChanged(st *v1alpha1.RolloutStatus, hash, stepHash string, steps i
 func decideCanary(st *v1alpha1.RolloutStatus, in canaryInput, analyze analyzeFunc) (canaryVerdict, error) {
 	n := int32(len(in.Steps))
 	if st.Abort {
-		return abort(st, in, "the update was aborted"), nil
+		return abort(st, in, abortReason(st)), nil
 	}
 	if st.PromoteFull {
 		st.CurrentStepIndex = ptrInt32(n)
 		st.PauseConditions, st.ControllerPause = nil, false
+		st.Canary.CurrentStepAnalysisRunStatus = nil
+	}
+	var bg canaryVerdict
+	if hold, err := backgroundAnalysis(st, in, analyze, &bg); bg.Aborted {
+		return abort(st, in, bg.Message), nil
+	} else if err != nil || hold {
+		v := weightsAt(in, *st.CurrentStepIndex)
+		v.Pause, v.Message = bg.Pause, bg.Message
+		return v, err
 	}
 	for {
 		index := *st.CurrentStepIndex
@@ -197,6 +210,63 @@ func abort(st *v1alpha1.RolloutStatus, in canaryInput, why string) canaryVerdict
 	st.CurrentStepIndex = ptrInt32(0)
 	return canaryVerdict{CanaryTarget: 0, StableTarget: in.Desired, Aborted: true,
 		Message: why + "; all traffic and replicas are back on the stable ReplicaSet"}
+}
+
+// abortReason says why an aborted update was aborted: the analysis whose
+// failure aborted it (the status records its run), else a user's abort.
+func abortReason(st *v1alpha1.RolloutStatus) string {
+	for _, run := range []struct {
+		what string
+		s    *v1alpha1.RolloutAnalysisRunStatus
+	}{
+		{"analysis", st.Canary.CurrentStepAnalysisRunStatus},
+		{"background analysis", st.Canary.CurrentBackgroundAnalysisRunStatus},
+	} {
+		if run.s != nil && (run.s.Status == v1alpha1.AnalysisPhaseFailed || run.s.Status == v1alpha1.AnalysisPhaseError) {
+			return fmt.Sprintf("%s %s: %s", run.what, run.s.Status, runMessage(run.s))
+		}
+	}
+	return "the update was aborted"
+}
+
+// backgroundAnalysis runs spec.strategy.canary.analysis from its
+// startingStep until the canary is promoted (or promoteFull skips it),
+// whatever step the rollout is at: a Failed or Error run aborts the
+// update, an Inconclusive one pauses it until promoted. It reports whether
+// the steps hold; elsewhere the background status is cleared, which
+// terminates a run still going.
+func backgroundAnalysis(st *v1alpha1.RolloutStatus, in canaryInput, analyze analyzeFunc, v *canaryVerdict) (bool, error) {
+	b := in.Background
+	if b == nil || len(b.Templates) == 0 || st.PromoteFull || in.Stable == nil ||
+		*st.CurrentStepIndex < ptr.Deref(b.StartingStep, 0) {
+		st.Canary.CurrentBackgroundAnalysisRunStatus = nil
+		return false, nil
+	}
+	if analyze == nil {
+		v.Message = "background analysis is waiting: this rollout-controller runs no analysis"
+		return true, nil
+	}
+	if pauseCondition(st, v1alpha1.PauseReasonInconclusiveAnalysis) != nil {
+		v.Pause = string(v1alpha1.PauseReasonInconclusiveAnalysis)
+		return true, nil
+	}
+	phase, msg, err := analyze(BackgroundPurpose, &b.RolloutAnalysis)
+	if err != nil {
+		return true, err
+	}
+	switch phase {
+	case v1alpha1.AnalysisPhaseInconclusive:
+		st.PauseConditions = append(st.PauseConditions,
+			v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: in.Now}})
+		st.ControllerPause = true
+		v.Pause = string(v1alpha1.PauseReasonInconclusiveAnalysis)
+		return true, nil
+	case v1alpha1.AnalysisPhaseFailed, v1alpha1.AnalysisPhaseError:
+		st.Abort = true
+		v.Aborted, v.Message = true, fmt.Sprintf("background analysis %s: %s", phase, msg)
+		return true, nil
+	}
+	return false, nil
 }
 
 // pauseDone handles a pause step: the first time it adds a CanaryPauseStep
@@ -318,6 +388,35 @@ func weightsAt(in canaryInput, index int32) canaryVerdict {
 	return v
 }
 
+// trafficWeight is the weight a router gets, by Argo Rollouts' rules:
+// traffic moves to a step's weight only once the canary and stable run the
+// replicas of that step, and until then stays at the last setWeight before
+// it (so a canary never gets more traffic than its available pods were
+// sized for); a canary without an available pod gets none; on promoteFull
+// the weight stays where it was until the canary runs every replica. v is
+// decideCanary's verdict for st.
+func trafficWeight(st *v1alpha1.RolloutStatus, in canaryInput, v canaryVerdict) int32 {
+	if v.Aborted || in.Canary.Available == 0 {
+		return 0
+	}
+	if reached(in, v) {
+		return v.Weight
+	}
+	if st.PromoteFull {
+		if st.Canary.Weights != nil {
+			return st.Canary.Weights.Canary.Weight
+		}
+		return 0
+	}
+	weight := int32(0)
+	for i := int32(0); i < *st.CurrentStepIndex && i < int32(len(in.Steps)); i++ {
+		if w := in.Steps[i].SetWeight; w != nil {
+			weight = *w
+		}
+	}
+	return weight
+}
+
 func ceilPercent(replicas, percent int32) int32 {
 	return (replicas*percent + 99) / 100
 }
@@ -375,6 +474,8 @@ func (r *Reconciler) rollOutCanary(ctx context.Context, s *scope) error {
 		// The first template has nothing to roll from: it is stable at once.
 		st.StableRS = s.hash
 	}
+	// The analyses judge this revision.
+	st.CurrentPodHash = s.hash
 	if st.StableRS == s.hash {
 		s.stableRS = s.newRS
 	}
@@ -383,6 +484,9 @@ func (r *Reconciler) rollOutCanary(ctx context.Context, s *scope) error {
 		Steps: steps, Paused: ro.Spec.Paused, TrafficRouting: canary != nil && canary.TrafficRouting != nil,
 		Desired: p.Desired, Surge: p.MaxSurge > 0, Canary: p.Canary, Stable: p.Stable,
 		CanarySettled: settled(s.newRS), Now: s.now,
+	}
+	if canary != nil {
+		in.Background = canary.Analysis
 	}
 	var analyze analyzeFunc
 	if r.Analysis != nil {
@@ -393,6 +497,9 @@ func (r *Reconciler) rollOutCanary(ctx context.Context, s *scope) error {
 	v, err := decideCanary(st, in, analyze)
 	if err != nil {
 		return err
+	}
+	if in.TrafficRouting {
+		v.Weight = trafficWeight(st, in, v)
 	}
 	s.weight, s.pause, s.aborted, s.message, s.requeue = v.Weight, v.Pause, v.Aborted, v.Message, v.Requeue
 	if in.Paused && !v.Aborted {
