@@ -40,6 +40,9 @@ type Options struct {
 	// CRDDirs are installed before Start returns; defaults to the
 	// repository's config/crd/bases.
 	CRDDirs []string
+	// ExtraCRDs are CRD files or directories installed along with CRDDirs
+	// (or the default), such as the Gateway API's from GatewayAPICRDs.
+	ExtraCRDs []string
 	// Scheme for the returned client; defaults to client-go's scheme.
 	Scheme *runtime.Scheme
 }
@@ -87,7 +90,7 @@ func Start(opts Options) (*Cluster, error) {
 	c := &Cluster{BinDir: binDir, Dir: dir}
 	c.env = &envtest.Environment{
 		BinaryAssetsDirectory: binDir,
-		CRDDirectoryPaths:     opts.CRDDirs,
+		CRDDirectoryPaths:     append(append([]string{}, opts.CRDDirs...), opts.ExtraCRDs...),
 		ErrorIfCRDPathMissing: true,
 		Scheme:                opts.Scheme,
 	}

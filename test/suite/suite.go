@@ -33,6 +33,9 @@ type Options struct {
 	// Mode is the cluster mode; Full when a test needs Deployments to become
 	// Available.
 	Mode cluster.Mode
+	// CRDs are CRD files or directories installed besides Ferry's own
+	// (cluster.GatewayAPICRDs for a package that routes traffic).
+	CRDs []string
 	// Scheme is used by the cluster's client and the manager.
 	Scheme *runtime.Scheme
 	// Controller is the reporting controller of the events recorder, as the
@@ -89,7 +92,7 @@ func run(m *testing.M, opts Options, register func(*Env) error) (int, error) {
 	if os.Getenv("TEST_LOG") != "" {
 		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
 	}
-	c, err := cluster.Start(cluster.Options{Mode: opts.Mode, Scheme: opts.Scheme})
+	c, err := cluster.Start(cluster.Options{Mode: opts.Mode, Scheme: opts.Scheme, ExtraCRDs: opts.CRDs})
 	if err != nil {
 		return 0, err
 	}
