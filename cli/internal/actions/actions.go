@@ -67,9 +67,14 @@ func RequestReconcile(ctx context.Context, c client.Client, ref Ref, force bool,
 	return Request{Ref: ref, Token: token}, nil
 }
 
-// SetSuspend sets spec.suspend, which every Flux kind honours at once.
+// SetSuspend sets spec.suspend, which every Flux kind honours at once; a
+// Rollout's is spec.paused, as `kubectl argo rollouts pause` sets it.
 func SetSuspend(ctx context.Context, c client.Client, ref Ref, suspend bool) error {
-	return mergePatch(ctx, c, ref, map[string]any{"spec": map[string]any{"suspend": suspend}})
+	field := "suspend"
+	if ref.Kind.Kind == objects.Rollout.Kind {
+		field = "paused"
+	}
+	return mergePatch(ctx, c, ref, map[string]any{"spec": map[string]any{field: suspend}})
 }
 
 func mergePatch(ctx context.Context, c client.Client, ref Ref, body map[string]any) error {

@@ -95,6 +95,11 @@ func (r *Report) crds(ctx context.Context, c client.Reader) error {
 		installed[crd.Name] = crd
 	}
 	for _, k := range objects.Kinds {
+		if k.Optional {
+			// Installed with the rollout-controller only; a Flux install
+			// has none and needs none.
+			continue
+		}
 		name := k.Resource + "." + k.GroupVersion.Group
 		crd, ok := installed[name]
 		if !ok {

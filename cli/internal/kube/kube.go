@@ -17,12 +17,14 @@ import (
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
+	rolloutsv1alpha1 "github.com/ferrycd/ferry/pkg/apis/rollouts/v1alpha1"
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 )
 
 // Scheme knows the core kinds and the Flux kinds Ferry serves, for the few
 // places that read typed specs (the diff engine builds with a
-// Kustomization's or HelmRelease's spec). Listing and status reading use
+// Kustomization's or HelmRelease's spec), and Argo Rollouts' kinds, which
+// the rollout verbs read and patch typed. Listing and status reading use
 // unstructured objects, so a newer or older Flux's fields never break them.
 var Scheme = runtime.NewScheme()
 
@@ -34,6 +36,7 @@ func init() {
 	utilruntime.Must(sourcev1.AddToScheme(Scheme))
 	utilruntime.Must(kustomizev1.AddToScheme(Scheme))
 	utilruntime.Must(helmv2.AddToScheme(Scheme))
+	utilruntime.Must(rolloutsv1alpha1.AddToScheme(Scheme))
 }
 
 // Clients are one kubeconfig context's connection.

@@ -34,6 +34,9 @@ type Kind struct {
 	ShortNames []string
 	// Source is true for the kinds that produce artifacts.
 	Source bool
+	// Optional kinds are installed only with their controller (the
+	// rollout-controller's); `ferry check` does not ask for their CRDs.
+	Optional bool
 }
 
 // GVK is the kind's GroupVersionKind.
@@ -46,6 +49,7 @@ var (
 	sourceGV    = schema.GroupVersion{Group: "source.toolkit.fluxcd.io", Version: "v1"}
 	kustomizeGV = schema.GroupVersion{Group: "kustomize.toolkit.fluxcd.io", Version: "v1"}
 	helmGV      = schema.GroupVersion{Group: "helm.toolkit.fluxcd.io", Version: "v2"}
+	rolloutsGV  = schema.GroupVersion{Group: "argoproj.io", Version: "v1alpha1"}
 )
 
 // The kinds, in the order `ferry get all` lists them: sources first, as
@@ -58,10 +62,20 @@ var (
 	ExternalArtifact = Kind{Kind: "ExternalArtifact", GroupVersion: sourceGV, Resource: "externalartifacts", ShortNames: []string{"ea"}, Source: true}
 	Kustomization    = Kind{Kind: "Kustomization", GroupVersion: kustomizeGV, Resource: "kustomizations", ShortNames: []string{"ks"}}
 	HelmRelease      = Kind{Kind: "HelmRelease", GroupVersion: helmGV, Resource: "helmreleases", ShortNames: []string{"hr"}}
+	// Rollout and AnalysisRun are the rollout-controller's kinds, served
+	// under Argo Rollouts' group, so Argo Rollouts' own controller's
+	// objects are listed the same way.
+	Rollout     = Kind{Kind: "Rollout", GroupVersion: rolloutsGV, Resource: "rollouts", ShortNames: []string{"ro", "rollout"}, Optional: true}
+	AnalysisRun = Kind{Kind: "AnalysisRun", GroupVersion: rolloutsGV, Resource: "analysisruns", ShortNames: []string{"ar", "analysisrun"}, Optional: true}
 )
 
-// Kinds lists every kind Ferry serves that has a Ready status.
-var Kinds = []Kind{GitRepository, OCIRepository, HelmRepository, HelmChart, ExternalArtifact, Kustomization, HelmRelease}
+// Kinds lists every kind Ferry serves that has a Ready status, in the
+// order `ferry get all` lists them. AnalysisRuns are not among them: a
+// Rollout shows its own, and `ferry get ar` lists them all.
+var Kinds = []Kind{GitRepository, OCIRepository, HelmRepository, HelmChart, ExternalArtifact, Kustomization, HelmRelease, Rollout}
+
+// named are the kinds a user may name: Kinds and AnalysisRun.
+var named = append(append([]Kind(nil), Kinds...), AnalysisRun)
 
 // Sources lists the source kinds.
 func Sources() []Kind {
@@ -93,7 +107,7 @@ func Resolve(name string) ([]Kind, error) {
 // Lookup finds one kind by kind, plural, singular or short name, any case.
 func Lookup(name string) (Kind, error) {
 	n := strings.ToLower(name)
-	for _, k := range Kinds {
+	for _, k := range named {
 		if n == strings.ToLower(k.Kind) || n == k.Resource {
 			return k, nil
 		}
@@ -103,7 +117,7 @@ func Lookup(name string) (Kind, error) {
 			}
 		}
 	}
-	return Kind{}, fmt.Errorf("unknown kind %q: use one of all, sources, ks, hr, gitrepo, ocirepo, helmrepo, hc, ea", name)
+	return Kind{}, fmt.Errorf("unknown kind %q: use one of all, sources, ks, hr, gitrepo, ocirepo, helmrepo, hc, ea, ro, ar", name)
 }
 
 // ByGVK finds the kind of an object; ok is false for a kind Ferry does not

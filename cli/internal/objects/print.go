@@ -10,7 +10,9 @@ import (
 
 // PrintTable writes summaries as `ferry get` shows them: one row per
 // object with NAMESPACE (when wide across namespaces), KIND/NAME, READY,
-// REVISION, SUSPENDED, AGE and the Ready message.
+// REVISION, SUSPENDED, AGE and the Ready message; a Rollout's message
+// starts with its phase, strategy, step, weight and ready pods, the
+// columns of `kubectl argo rollouts list rollouts`.
 func PrintTable(w io.Writer, items []Summary, withNamespace bool, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	header := []string{"KIND/NAME", "READY", "REVISION", "SUSPENDED", "AGE", "MESSAGE"}
@@ -19,7 +21,11 @@ func PrintTable(w io.Writer, items []Summary, withNamespace bool, now time.Time)
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, s := range items {
-		row := []string{s.Ref(), s.Ready, s.Revision, fmt.Sprint(s.Suspended), Age(s.Created, now), oneLine(s.Message)}
+		msg := s.Message
+		if s.Rollout != nil {
+			msg = strings.TrimSuffix(s.Rollout.String()+": "+msg, ": ")
+		}
+		row := []string{s.Ref(), s.Ready, s.Revision, fmt.Sprint(s.Suspended), Age(s.Created, now), oneLine(msg)}
 		if withNamespace {
 			row = append([]string{s.Namespace}, row...)
 		}

@@ -39,6 +39,8 @@ type Summary struct {
 	// the current spec.
 	Generation         int64 `json:"generation"`
 	ObservedGeneration int64 `json:"observedGeneration"`
+	// Rollout is set for a Rollout: its phase, step and weight.
+	Rollout *RolloutState `json:"rollout,omitempty"`
 }
 
 // Ref is Kind/Name, as the table prints it.
@@ -71,6 +73,9 @@ func Summarize(obj *unstructured.Unstructured) Summary {
 	}
 	s.Message = withPolicyState(obj, s.Message)
 	s.Revision = Revision(obj)
+	if obj.GetKind() == Rollout.Kind {
+		summarizeRollout(obj, &s)
+	}
 	return s
 }
 
