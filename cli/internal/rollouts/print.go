@@ -69,7 +69,7 @@ func Print(w io.Writer, in Info, age func(time.Time) string) error {
 		}
 		line(k, v)
 	}
-	fmt.Fprintln(tw, "Replicas:")
+	fmt.Fprintln(tw, "Replicas:\t")
 	line("  Desired:", in.Desired)
 	line("  Current:", in.Current)
 	line("  Updated:", in.Updated)
