@@ -59,7 +59,7 @@ func TestRolloutGet(t *testing.T) {
 	} {
 		g.Expect(r.out).To(MatchRegexp(line))
 	}
-	g.Expect(r.out).To(MatchRegexp(`(?s)ReplicaSets:\n.*` + canaryRS + `.*\n.*` + stableRS), "newest revision first")
+	g.Expect(r.out).To(MatchRegexp(`(?s)ReplicaSets:\n.*`+canaryRS+`.*\n.*`+stableRS), "newest revision first")
 
 	r = admin(t, "rollout", "get", "rollout", "web", "-n", ns, "-o", "json")
 	g.Expect(r.code).To(Equal(0), r.all())
