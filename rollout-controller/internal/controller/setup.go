@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ferrycd/ferry/pkg/manager"
+	"github.com/ferrycd/ferry/rollout-controller/internal/controller/analysisrun"
 	"github.com/ferrycd/ferry/rollout-controller/internal/controller/rollout"
 )
 
@@ -23,8 +24,12 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 		"When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
 }
 
-// Setup registers the Rollout reconciler.
+// Setup registers the AnalysisRun and Rollout reconcilers.
 func Setup(ctx context.Context, s *manager.Setup, opts Options) error {
+	ar := &analysisrun.Reconciler{Client: s.Manager.GetClient(), APIReader: s.Manager.GetAPIReader(), Finisher: s.Finisher(analysisrun.OwnedConditions...)}
+	if err := ar.SetupWithManager(ctx, s.Manager); err != nil {
+		return err
+	}
 	r := &rollout.Reconciler{
 		Client:               s.Manager.GetClient(),
 		APIReader:            s.Manager.GetAPIReader(),
