@@ -36,5 +36,6 @@ func Setup(ctx context.Context, s *manager.Setup, opts Options) error {
 		Finisher:             s.Finisher(rollout.OwnedConditions...),
 		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
 	}
+	r.Analysis = &rollout.Analysis{Client: r.Client, APIReader: r.APIReader, Finisher: &r.Finisher}
 	return r.SetupWithManager(ctx, s.Manager)
 }

@@ -92,18 +92,7 @@ func startCanary(t *testing.T, prefix string, steps ...v1alpha1.CanaryStep) (*v1
 	t.Helper()
 	ns := suite.NewNamespace(t, env.Client, prefix)
 	ro := newRollout(ns, "web", 4, "web:1", withCanary(steps...))
-	newServices(t, ro)
-	NewWithT(t).Expect(env.Client.Create(context.Background(), ro)).To(Succeed())
-	got, _ := expectHealthy(t, ro, 4)
-	stable := got.Status.StableRS
-	NewWithT(t).Eventually(func(g Gomega) {
-		g.Expect(selectedHash(g, ns, "web-stable")).To(Equal(stable))
-		g.Expect(selectedHash(g, ns, "web-canary")).To(Equal(stable))
-	}, timeout).Should(Succeed())
-	suite.Edit(t, env.Client, got, func(r *v1alpha1.Rollout) {
-		r.Spec.Template.Spec.Containers[0].Image = "web:2"
-	}, timeout)
-	return ro, stable
+	return ro, startRollout(t, ro)
 }
 
 // TestCanarySteps runs a canary through every kind of step without a

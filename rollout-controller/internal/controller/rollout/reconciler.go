@@ -62,7 +62,9 @@ var _ reconcile.Reconciler = (*Reconciler)(nil)
 
 // SetupWithManager registers the reconciler. Rollouts are reconciled on
 // every change, status included: promoting (removing pauseConditions) and
-// aborting (status.abort) are status edits by users and their tools.
+// aborting (status.abort) are status edits by users and their tools. A
+// change of an owned AnalysisRun reconciles it too: a run's verdict moves
+// the rollout on.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.Rollout{}, workloadRefIndex,
 		func(o client.Object) []string {
@@ -77,6 +79,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
+		Owns(&v1alpha1.AnalysisRun{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfDeployment)).
 		Complete(r)
 }
@@ -158,6 +161,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *v1alpha1.Rollout, wake *
 		r.resolveWorkload,
 		r.syncReplicaSets,
 		r.rollOut,
+		r.terminateAnalysisRuns,
 		r.cleanupHistory,
 	} {
 		if err := step(ctx, s); err != nil {

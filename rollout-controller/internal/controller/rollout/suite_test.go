@@ -45,6 +45,7 @@ func TestMain(m *testing.M) {
 			APIReader: e.Manager.GetAPIReader(),
 			Finisher:  outcome.Finisher{Scheme: scheme, Recorder: e.Recorder, OwnedConditions: OwnedConditions},
 		}
+		r.Analysis = &Analysis{Client: r.Client, APIReader: r.APIReader, Finisher: &r.Finisher}
 		return r.SetupWithManager(e.Ctx, e.Manager)
 	}))
 }
