@@ -1,5 +1,5 @@
 // Package devenv is the environment `make dev` starts and the e2e suite
-// checks: a full-mode local cluster with Ferry's CRDs, the four controllers
+// checks: a full-mode local cluster with Ferry's CRDs, the five controllers
 // as processes under their own ServiceAccounts, and a local git server
 // holding a sample GitOps repository (apps overlays, infrastructure, and
 // clusters/dev tying them together) that one GitRepository and one
@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -33,6 +34,11 @@ import (
 	"github.com/ferrycd/ferry/test/gitserver"
 	"github.com/ferrycd/ferry/test/harness"
 )
+
+// controllers are the processes make dev runs: the four Flux controllers
+// and the rollout-controller, so a Rollout in the sample's repository, or
+// one a user pushes, is rolled out as on a real install.
+var controllers = append(slices.Clone(harness.Controllers), "rollout-controller")
 
 //go:embed sample
 var sample embed.FS
@@ -104,16 +110,16 @@ func (e *Env) start(ctx context.Context) error {
 	}
 
 	e.step("building the controllers")
-	if err := harness.Build(e.Work, harness.Controllers...); err != nil {
+	if err := harness.Build(e.Work, controllers...); err != nil {
 		return err
 	}
 	e.step("installing RBAC into " + harness.Namespace)
-	if err := harness.InstallRBAC(c, harness.Controllers...); err != nil {
+	if err := harness.InstallRBAC(c, controllers...); err != nil {
 		return err
 	}
 	addrs, extra := harness.Args(e.Work)
 	e.Addrs = addrs
-	for _, name := range harness.Controllers {
+	for _, name := range controllers {
 		e.step("starting " + name)
 		p, err := harness.Start(ctx, c, e.Work, e.Work, name, extra[name]...)
 		if err != nil {
