@@ -417,6 +417,17 @@ func trafficWeight(st *v1alpha1.RolloutStatus, in canaryInput, v canaryVerdict) 
 	return weight
 }
 
+// routedReplicas is what the ReplicaSets are scaled to with a traffic
+// router: the step's targets at once, as Argo Rollouts does. maxSurge and
+// maxUnavailable pace only a canary whose weight is its share of the pods;
+// with a router the stable keeps every replica while the canary runs its
+// share besides, which no surge limit below the canary's share would ever
+// allow, and traffic follows the router's weight, not the pod counts.
+// ReplicaSets that are neither go to zero: no Service selects them.
+func routedReplicas(p replicaPlan) replicaResult {
+	return replicaResult{Canary: p.CanaryTarget, Stable: p.StableTarget, Others: make([]int32, len(p.Others))}
+}
+
 func ceilPercent(replicas, percent int32) int32 {
 	return (replicas*percent + 99) / 100
 }
@@ -509,7 +520,11 @@ func (r *Reconciler) rollOutCanary(ctx context.Context, s *scope) error {
 		}
 	} else {
 		p.CanaryTarget, p.StableTarget = v.CanaryTarget, v.StableTarget
-		if err := r.applyReplicas(ctx, s, p.next()); err != nil {
+		res := p.next()
+		if in.TrafficRouting {
+			res = routedReplicas(p)
+		}
+		if err := r.applyReplicas(ctx, s, res); err != nil {
 			return err
 		}
 	}

@@ -100,3 +100,16 @@ func TestTrafficWeight(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutedReplicas: with a router the canary runs its share besides a
+// fully scaled stable, which maxSurge would never allow (4 replicas, 25%
+// surge: at most 5 pods, and 50% needs 2 canary pods next to 4 stable), so
+// the targets are applied at once, as Argo Rollouts does; a replaced
+// canary goes to zero.
+func TestRoutedReplicas(t *testing.T) {
+	g := NewWithT(t)
+	p := replicaPlan{Desired: 4, CanaryTarget: 2, StableTarget: 4, MaxSurge: 1,
+		Canary: rsCounts{1, 1}, Stable: &rsCounts{4, 4}, Others: []rsCounts{{1, 1}}}
+	g.Expect(p.next().Canary).To(BeNumerically("<", 2), "the surge limit holds the canary back")
+	g.Expect(routedReplicas(p)).To(Equal(replicaResult{Canary: 2, Stable: 4, Others: []int32{0}}))
+}
