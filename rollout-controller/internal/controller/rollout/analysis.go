@@ -427,18 +427,22 @@ func runDetail(run *v1alpha1.AnalysisRun) string {
 	if decided == nil {
 		return msg
 	}
-	what := fmt.Sprintf("metric %q is %s", decided.Name, decided.Phase)
+	what, found := fmt.Sprintf("metric %q is %s", decided.Name, decided.Phase), ""
 	if n := len(decided.Measurements); n > 0 {
 		last := decided.Measurements[n-1]
 		switch {
 		case last.Value != "":
-			what += fmt.Sprintf(" with measured value %s", last.Value)
+			what, found = what+" with measured value "+last.Value, last.Value
 		case last.Message != "":
-			what += ": " + last.Message
+			what, found = what+": "+last.Message, last.Message
 		}
 	}
-	if msg == "" {
+	switch {
+	case msg == "":
 		return what
+	case strings.Contains(msg, strconv.Quote(decided.Name)) && strings.Contains(msg, found):
+		// The run's message names the metric and what it found already.
+		return msg
 	}
 	return msg + "; " + what
 }
