@@ -131,7 +131,7 @@ func decideBlueGreen(st *v1alpha1.RolloutStatus, in blueGreenInput, analyze anal
 		return blueGreenVerdict{NewTarget: in.Desired, Active: in.Hash, Preview: in.Hash}, nil
 	}
 	if st.Abort {
-		return blueGreenAbort(st, in, "the update was aborted"), nil
+		return blueGreenAbort(st, in, abortCause(st)), nil
 	}
 	if st.PromoteFull {
 		st.PauseConditions, st.ControllerPause = nil, false
@@ -270,6 +270,23 @@ func blueGreenAbort(st *v1alpha1.RolloutStatus, in blueGreenInput, why string) b
 	st.BlueGreen.ActiveSelector, st.BlueGreen.ScaleUpPreviewCheckPoint = st.StableRS, false
 	return blueGreenVerdict{NewTarget: 0, StableTarget: in.Desired, Active: st.StableRS, Preview: st.StableRS,
 		Aborted: true, Message: why + "; the active Service selects the stable ReplicaSet and the preview is scaled down"}
+}
+
+// abortCause says why an aborted blue-green was aborted: the analysis
+// that failed, in the words of the reconcile that aborted it, or a user.
+func abortCause(st *v1alpha1.RolloutStatus) string {
+	for _, a := range []struct {
+		purpose string
+		run     *v1alpha1.RolloutAnalysisRunStatus
+	}{
+		{PrePromotionPurpose, st.BlueGreen.PrePromotionAnalysisRunStatus},
+		{PostPromotionPurpose, st.BlueGreen.PostPromotionAnalysisRunStatus},
+	} {
+		if a.run != nil && (a.run.Status == v1alpha1.AnalysisPhaseFailed || a.run.Status == v1alpha1.AnalysisPhaseError) {
+			return fmt.Sprintf("%s analysis %s: %s", a.purpose, a.run.Status, runMessage(a.run))
+		}
+	}
+	return "the update was aborted"
 }
 
 // available reports whether the new ReplicaSet runs target replicas, all
