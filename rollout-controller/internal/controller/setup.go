@@ -9,6 +9,7 @@ import (
 	"github.com/ferrycd/ferry/pkg/manager"
 	"github.com/ferrycd/ferry/rollout-controller/internal/controller/analysisrun"
 	"github.com/ferrycd/ferry/rollout-controller/internal/controller/rollout"
+	"github.com/ferrycd/ferry/rollout-controller/internal/trafficrouting/gatewayapi"
 )
 
 // Options are the rollout-controller's own flags.
@@ -37,5 +38,10 @@ func Setup(ctx context.Context, s *manager.Setup, opts Options) error {
 		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
 	}
 	r.Analysis = &rollout.Analysis{Client: r.Client, APIReader: r.APIReader, Finisher: &r.Finisher}
+	routes, err := gatewayapi.NewClient(s.Manager.GetConfig(), s.Manager.GetHTTPClient(), s.Manager.GetRESTMapper())
+	if err != nil {
+		return err
+	}
+	r.Traffic = &gatewayapi.Router{Client: routes, NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs}
 	return r.SetupWithManager(ctx, s.Manager)
 }
