@@ -19,6 +19,8 @@ const (
 	GroupSources = "sources"
 	GroupKS      = "ks"
 	GroupHR      = "hr"
+	// GroupRollouts is the Rollouts' short name, offered as a group.
+	GroupRollouts = "ro"
 )
 
 // Kind is one Flux kind: its API version, resource name and the names a

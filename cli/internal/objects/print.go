@@ -21,17 +21,22 @@ func PrintTable(w io.Writer, items []Summary, withNamespace bool, now time.Time)
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, s := range items {
-		msg := s.Message
-		if s.Rollout != nil {
-			msg = strings.TrimSuffix(s.Rollout.String()+": "+msg, ": ")
-		}
-		row := []string{s.Ref(), s.Ready, s.Revision, fmt.Sprint(s.Suspended), Age(s.Created, now), oneLine(msg)}
+		row := []string{s.Ref(), s.Ready, s.Revision, fmt.Sprint(s.Suspended), Age(s.Created, now), oneLine(s.Text())}
 		if withNamespace {
 			row = append([]string{s.Namespace}, row...)
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	return tw.Flush()
+}
+
+// Text is the message column: the Ready message, after a Rollout's phase,
+// strategy, step, weight and ready pods.
+func (s Summary) Text() string {
+	if s.Rollout == nil {
+		return s.Message
+	}
+	return strings.TrimSuffix(s.Rollout.String()+": "+s.Message, ": ")
 }
 
 // oneLine keeps a multi-line condition message on its row.

@@ -44,7 +44,18 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var done, token string
-	switch action := r.PathValue("action"); action {
+	action := r.PathValue("action")
+	if k.Kind == objects.Rollout.Kind {
+		if msg, ok, err := rolloutAction(ctx, kc, action, id.Namespace, id.Name); ok {
+			if err != nil {
+				s.actionFailed(w, r, err)
+				return
+			}
+			http.Redirect(w, r, id.URL()+"?"+url.Values{"done": {msg}}.Encode(), http.StatusSeeOther)
+			return
+		}
+	}
+	switch action {
 	case "reconcile":
 		token, err = s.requestReconcile(ctx, kc, target)
 		done = "reconcile requested"
@@ -60,7 +71,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request) {
 		}
 		done = "resumed; reconcile requested"
 	default:
-		s.fail(w, http.StatusNotFound, fmt.Sprintf("no action %q: the buttons are reconcile, reconcile-source, suspend and resume", action))
+		s.fail(w, http.StatusNotFound, fmt.Sprintf("no action %q: the buttons are reconcile, reconcile-source, suspend and resume, and on a Rollout promote, promote-full, abort, retry, pause and unpause", action))
 		return
 	}
 	if err != nil {

@@ -86,6 +86,9 @@ type objectView struct {
 	Suspended bool
 	Rendered  string
 	Multi     bool
+	// Rollout is set on a Rollout's page: its steps, weights, ReplicaSets
+	// and analysis, and its buttons instead of suspend and resume.
+	Rollout *rolloutView
 }
 
 // objectPage serves the object page (template "page") or the part of it
@@ -173,6 +176,11 @@ func (s *Server) objectView(r *http.Request) (objectView, int, string) {
 	defer cancel()
 	v.Events, v.EventsNote = s.events(ctx, c, k.Kind, id.Namespace, id.Name, now)
 	v.Tree = s.tree(ctx, c, k, id.Namespace, id.Name)
+	if k.Kind == objects.Rollout.Kind {
+		if kc, err := c.clients(); err == nil {
+			v.Rollout = s.rolloutOf(ctx, kc, obj)
+		}
+	}
 	return v, http.StatusOK, ""
 }
 
@@ -203,6 +211,8 @@ func objectFields(obj *unstructured.Unstructured) []field {
 				add(f, fmt.Sprint(n))
 			}
 		}
+	case objects.Rollout.Kind:
+		out = append(out, rolloutFields(obj)...)
 	default:
 		add("url", str("spec", "url"))
 		add("artifact revision", str("status", "artifact", "revision"))

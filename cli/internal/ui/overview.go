@@ -106,7 +106,7 @@ func matchesText(words []string, cluster string, s objects.Summary) bool {
 	if len(words) == 0 {
 		return true
 	}
-	hay := strings.ToLower(strings.Join([]string{cluster, s.Namespace, s.Kind, s.Name, s.Revision, s.Reason, s.Message}, " "))
+	hay := strings.ToLower(strings.Join([]string{cluster, s.Namespace, s.Kind, s.Name, s.Revision, s.Reason, s.Text()}, " "))
 	for _, w := range words {
 		if !strings.Contains(hay, w) {
 			return false
@@ -161,7 +161,7 @@ type overviewView struct {
 // a count narrows to exactly that many rows.
 func (s *Server) view(q query) overviewView {
 	v := overviewView{Title: "Overview", Query: q, Clusters: s.clusterNames(), Multi: len(s.clusters) > 1,
-		Groups: []string{objects.GroupSources, objects.GroupKS, objects.GroupHR}, ClusterURL: map[string]string{}}
+		Groups: []string{objects.GroupSources, objects.GroupKS, objects.GroupHR, objects.GroupRollouts}, ClusterURL: map[string]string{}}
 	for _, name := range v.Clusters {
 		v.ClusterURL[name] = q.url("/", func(c *query) { c.Cluster, c.Page = name, 1 })
 	}
