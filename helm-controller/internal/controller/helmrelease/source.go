@@ -23,9 +23,9 @@ import (
 	"github.com/ferrycd/ferry/pkg/outcome"
 )
 
-// reconcileHelmChart creates or updates the HelmChart of spec.chart and
-// deletes one made from an earlier template at another place. It records
-// the chart in status.helmChart.
+// reconcileHelmChart creates (with the source-controller's finalizer) or
+// updates the HelmChart of spec.chart and deletes one made from an earlier
+// template at another place. It records the chart in status.helmChart.
 func (r *Reconciler) reconcileHelmChart(ctx context.Context, s *scope) error {
 	obj := s.obj
 	if !obj.HasChartTemplate() {
@@ -61,6 +61,13 @@ func (r *Reconciler) reconcileHelmChart(ctx context.Context, s *scope) error {
 		labels[helmv2.NameLabel] = obj.Name
 		labels[helmv2.NamespaceLabel] = obj.Namespace
 		hc.Labels = labels
+		if hc.ResourceVersion == "" {
+			// Created with the finalizer the source-controller's first
+			// reconcile would otherwise add in a patch of its own: one
+			// request less per chart, on the path every new release waits
+			// on. The source-controller removes it as for any HelmChart.
+			controllerutil.AddFinalizer(hc, sourcev1.SourceFinalizer)
+		}
 		if annotations != nil {
 			hc.Annotations = annotations
 		}

@@ -17,7 +17,9 @@ import (
 // TestRequestBudget holds a HelmChart reconcile to its requests, counted on
 // the wire: a new HelmChart costs its finalizer patch, one status patch and
 // its event (the source and the index come from the cache, the chart from
-// the shared build); an unchanged one costs its status patch alone.
+// the shared build); one created with the finalizer already on it, as the
+// helm-controller creates the HelmChart of a HelmRelease's spec.chart, costs
+// no finalizer patch; an unchanged one costs its status patch alone.
 func TestRequestBudget(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
@@ -29,13 +31,24 @@ func TestRequestBudget(t *testing.T) {
 
 	newChart := []string{"create events", "patch helmcharts", "patch helmcharts/status"}
 	var first *sourcev1.HelmChart
-	for _, name := range []string{"first", "second"} {
+	for _, tc := range []struct {
+		name      string
+		finalizer bool
+		want      []string
+	}{
+		{"first", false, newChart},
+		{"second", false, newChart},
+		{"templated", true, []string{"create events", "patch helmcharts/status"}},
+	} {
 		mark := requests.Mark(ns)
-		obj := newHelmChart(ns, name, "app", sourcev1.HelmRepositoryKind, "charts")
+		obj := newHelmChart(ns, tc.name, "app", sourcev1.HelmRepositoryKind, "charts")
+		if tc.finalizer {
+			obj.Finalizers = []string{sourcev1.SourceFinalizer}
+		}
 		create(t, obj)
 		got := waitChart(t, obj, metav1.ConditionTrue, sourcev1.ChartPullSucceededReason)
 		waitEvents(t, ns, obj.Name, 1)
-		g.Expect(requests.Since(ns, mark)).To(Equal(newChart), "a new HelmChart (%s)", name)
+		g.Expect(requests.Since(ns, mark)).To(Equal(tc.want), "a new HelmChart (%s)", tc.name)
 		if first == nil {
 			first = got
 		}
