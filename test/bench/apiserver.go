@@ -17,6 +17,13 @@ import (
 // every client asked of the API server, counted where nothing can leave a
 // request out.
 func apiRequests(ctx context.Context, cfg *rest.Config) (map[string]float64, error) {
+	return apiSeries(ctx, cfg, "apiserver_request_total")
+}
+
+// apiSeries reads the API server's metric name (a counter, or a
+// histogram's _sum or _count) summed by "<verb> <resource>[/<subresource>]"
+// as apiRequests does.
+func apiSeries(ctx context.Context, cfg *rest.Config, name string) (map[string]float64, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -29,7 +36,7 @@ func apiRequests(ctx context.Context, cfg *rest.Config) (map[string]float64, err
 	sc := bufio.NewScanner(strings.NewReader(string(body)))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "apiserver_request_total{")
+		line, ok := strings.CutPrefix(sc.Text(), name+"{")
 		if !ok {
 			continue
 		}
@@ -104,4 +111,45 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// apiLatency is the API server's own mean time per request of each verb
+// and resource between two readings of apiserver_request_duration_seconds
+// (apiSeries of its _sum and _count), for the requests of resources that
+// at least one object in twenty made: which requests the time went to.
+type apiLatency struct{ sum, count map[string]float64 }
+
+func readAPILatency(ctx context.Context, cfg *rest.Config) (apiLatency, error) {
+	sum, err := apiSeries(ctx, cfg, "apiserver_request_duration_seconds_sum")
+	if err != nil {
+		return apiLatency{}, err
+	}
+	count, err := apiSeries(ctx, cfg, "apiserver_request_duration_seconds_count")
+	return apiLatency{sum, count}, err
+}
+
+// since formats the mean latency by request since before, slowest in all
+// first, as "verb resource: mean ms (total s)".
+func (l apiLatency) since(before apiLatency, n int, resources ...string) string {
+	type row struct {
+		key         string
+		mean, total float64
+	}
+	var rows []row
+	for k, c := range l.count {
+		dc := c - before.count[k]
+		_, res, _ := strings.Cut(k, " ")
+		res, _, _ = strings.Cut(res, "/")
+		if dc < 0.05*float64(n) || !contains(resources, res) || strings.HasPrefix(k, "watch ") {
+			continue
+		}
+		ds := l.sum[k] - before.sum[k]
+		rows = append(rows, row{k, ds / dc, ds})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].total > rows[j].total })
+	var parts []string
+	for _, r := range rows {
+		parts = append(parts, fmt.Sprintf("%s %.1f ms (%.1fs)", r.key, r.mean*1000, r.total))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -95,6 +95,10 @@ func benchHelmReleases(ctx context.Context, env *Env, ns string, sources []clien
 	if err != nil {
 		return nil, err
 	}
+	latBefore, err := readAPILatency(ctx, env.Cluster.Config)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{}
 	start := time.Now()
 	for _, o := range sources {
@@ -125,6 +129,12 @@ func benchHelmReleases(ctx context.Context, env *Env, ns string, sources []clien
 	}
 	res.Add("API server requests per release, install (apiserver_request_total by verb; the bench's creates and LISTs left out)",
 		perObject(reqBefore, withoutBench(reqBefore, reqAfter, "post helmreleases", "list helmreleases"), env.N, countedResources...))
+	latAfter, err := readAPILatency(ctx, env.Cluster.Config)
+	if err != nil {
+		return nil, err
+	}
+	res.Add("API server time by request, install (apiserver_request_duration_seconds: mean, and total over all)",
+		latAfter.since(latBefore, env.N, countedResources...))
 	if err := chartTimeline(ctx, c, ns, start, res); err != nil {
 		return nil, err
 	}
