@@ -80,8 +80,8 @@ func main() {
 	n := flag.Int("n", 100, "scenario size (objects)")
 	out := flag.String("out", "", "report file (default: bench-<scenario>.md in the repository root)")
 	flag.BoolVar(&defaultFlags, "default-flags", false, "run the controllers at their default flags, as users do, instead of the bench's --concurrent")
-	flag.StringVar(&profileDir, "profile", "", "directory to write each controller's CPU profile of the first --profile-seconds and its log into")
-	flag.DurationVar(&profileFor, "profile-seconds", time.Minute, "how long the CPU profiles run from the controllers' start")
+	flag.StringVar(&profileDir, "profile", "", "directory to write each controller's CPU profile of the first --profile-for and its log into")
+	flag.DurationVar(&profileFor, "profile-for", time.Minute, "how long the CPU profiles run from the controllers' start")
 	flag.Parse()
 	nGiven := false
 	flag.Visit(func(f *flag.Flag) { nGiven = nGiven || f.Name == "n" })
@@ -181,7 +181,7 @@ func run(name string, n int, out string) error {
 // defaultFlags leaves concurrency out (--default-flags).
 var defaultFlags bool
 
-// profileDir and profileFor are --profile and --profile-seconds.
+// profileDir and profileFor are --profile and --profile-for.
 var (
 	profileDir string
 	profileFor time.Duration
