@@ -15,50 +15,33 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ferrycd/ferry/pkg/apis/rollouts/v1alpha1"
+	"github.com/ferrycd/ferry/test/prometheus"
 	"github.com/ferrycd/ferry/test/suite"
 )
 
-// newAnalysisTemplate creates the AnalysisTemplate name in ns with one web
-// metric. Nothing measures it in this suite: the tests set the phase of
-// the AnalysisRuns the rollout creates from it, as the AnalysisRun
-// reconciler (tested on its own) would.
-func newAnalysisTemplate(t *testing.T, ns, name string) {
-	t.Helper()
-	tmpl := &v1alpha1.AnalysisTemplate{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: v1alpha1.AnalysisTemplateSpec{Metrics: []v1alpha1.Metric{{Name: "error-rate",
-			Provider: v1alpha1.MetricProvider{Web: &v1alpha1.WebMetric{URL: "http://127.0.0.1:1/error-rate"}}}}},
-	}
-	NewWithT(t).Expect(env.Client.Create(context.Background(), tmpl)).To(Succeed())
-}
-
 // analysisOf names the template of a blue-green analysis.
 func analysisOf(template string) *v1alpha1.RolloutAnalysis {
-	return &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: template}}}
+	return &v1alpha1.RolloutAnalysis{Templates: templateRefs([]string{template})}
 }
 
-// judgeRun waits for the rollout to record its AnalysisRun of purpose
-// (PrePromotionPurpose, PostPromotionPurpose) for the pod-template hash in
-// its status, and sets the run's phase and message. Waiting for the record
-// first is what a real run's first measurement gives the rollout: time to
-// write it before the verdict comes.
-func judgeRun(t *testing.T, ro *v1alpha1.Rollout, purpose, hash string, phase v1alpha1.AnalysisPhase, message string) {
-	t.Helper()
-	NewWithT(t).Eventually(func(g Gomega) {
-		got := getRollout(g, client.ObjectKeyFromObject(ro))
-		rec, rolloutType := got.Status.BlueGreen.PrePromotionAnalysisRunStatus, "PrePromotion"
-		if purpose == PostPromotionPurpose {
-			rec, rolloutType = got.Status.BlueGreen.PostPromotionAnalysisRunStatus, "PostPromotion"
+// setRates makes the rate server serve rates from its next request on.
+func (s *rateServer) setRates(rates ...float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rates = rates
+}
+
+// switches are the messages of the rollout's SwitchedActiveService events.
+func switches(g Gomega, ns string) []string {
+	var events corev1.EventList
+	g.Expect(env.Client.List(context.Background(), &events, client.InNamespace(ns))).To(Succeed())
+	var out []string
+	for _, e := range events.Items {
+		if e.Reason == SwitchedActiveReason {
+			out = append(out, e.Message)
 		}
-		g.Expect(rec).NotTo(BeNil())
-		run := &v1alpha1.AnalysisRun{}
-		g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ro.Namespace, Name: rec.Name}, run)).To(Succeed())
-		g.Expect(run.Labels).To(HaveKeyWithValue(RolloutTypeLabel, rolloutType))
-		g.Expect(run.Labels).To(HaveKeyWithValue(v1alpha1.DefaultRolloutUniqueLabelKey, hash))
-		g.Expect(run.Spec.Metrics).To(ConsistOf(HaveField("Name", "error-rate")))
-		run.Status.Phase, run.Status.Message = phase, message
-		g.Expect(env.Client.Status().Update(context.Background(), run)).To(Succeed())
-	}, timeout, 200*time.Millisecond).Should(Succeed())
+	}
+	return out
 }
 
 // logOnFailure logs the events and AnalysisRuns of ns when the test
@@ -352,78 +335,67 @@ func TestBlueGreenNewTemplateWhilePaused(t *testing.T) {
 	g.Expect(replicaSetOf(g, got, got.Status.StableRS).Spec.Template.Spec.Containers[0].Image).To(Equal("web:3"))
 }
 
-// TestBlueGreenPrePromotionAnalysisFails: the pre-promotion analysis
-// starts once the preview is available and holds the switch; its failure
-// aborts: the active Service never leaves the old ReplicaSet, the preview
-// is scaled down, the rollout is Degraded and a Warning event names the
-// analysis and its metric.
+// TestBlueGreenPrePromotionAnalysisFails: the pre-promotion analysis (a
+// Prometheus error rate over the threshold, measured by the AnalysisRun
+// reconciler) starts once the preview is available and holds the switch;
+// its failure aborts: the active Service never leaves the old ReplicaSet,
+// the preview is scaled down, the rollout is Degraded and the Warning event
+// names the analysis, its run and the measured value.
 func TestBlueGreenPrePromotionAnalysisFails(t *testing.T) {
 	g := NewWithT(t)
+	prom := prometheus.Start(t, prometheus.Failing)
 	ns := suite.NewNamespace(t, env.Client, "bg-pre-")
-	newAnalysisTemplate(t, ns, "smoke")
 	logOnFailure(t, ns)
+	newTemplate(t, ns, "error-rate", nil, errorRateMetric(prom, 2, "1s", 0))
 	ro, old := startBlueGreenIn(t, newRollout(ns, "web", 3, "web:1",
-		withBlueGreen(func(bg *v1alpha1.BlueGreenStrategy) { bg.PrePromotionAnalysis = analysisOf("smoke") })))
+		withBlueGreen(func(bg *v1alpha1.BlueGreenStrategy) { bg.PrePromotionAnalysis = analysisOf("error-rate") })))
+	expectAborted(t, ro, old, "pre-promotion analysis Failed")
+	got := getRollout(g, client.ObjectKeyFromObject(ro))
+	run := got.Status.BlueGreen.PrePromotionAnalysisRunStatus
+	g.Expect(run).NotTo(BeNil())
+	g.Expect(run.Name).To(Equal("web-" + got.Status.CurrentPodHash + "-2-pre"))
+	g.Expect(run.Status).To(Equal(v1alpha1.AnalysisPhaseFailed))
+	g.Expect(got.Status.Message).To(ContainSubstring("AnalysisRun " + run.Name))
+	g.Expect(got.Status.Message).To(ContainSubstring("0.31"))
+	g.Expect(getRun(g, ro, run.Name).Labels).To(HaveKeyWithValue(RolloutTypeLabel, "PrePromotion"))
+	g.Expect(switches(g, ns)).To(BeEmpty(), "the active Service never left the old ReplicaSet")
+	g.Expect(got.Status.BlueGreen.PostPromotionAnalysisRunStatus).To(BeNil())
+}
+
+// TestBlueGreenPromotionAnalyses: a passing pre-promotion analysis (a web
+// metric under the threshold) lets the active Service switch; the
+// post-promotion analysis then measures with the old ReplicaSet still up
+// as the stable one, and when its error rate crosses the threshold the
+// active Service switches back to the old ReplicaSet and the rollout
+// aborts.
+func TestBlueGreenPromotionAnalyses(t *testing.T) {
+	g := NewWithT(t)
+	pre, post := newRateServer(t, 0.01), newRateServer(t, 0.01)
+	ns := suite.NewNamespace(t, env.Client, "bg-post-")
+	logOnFailure(t, ns)
+	newTemplate(t, ns, "smoke", nil, webRateMetric(pre, 1, 0, false))
+	newTemplate(t, ns, "soak", nil, webRateMetric(post, 600, 0, false))
+	ro, old := startBlueGreenIn(t, newRollout(ns, "web", 3, "web:1", withBlueGreen(scaleDownAfter(0),
+		func(bg *v1alpha1.BlueGreenStrategy) {
+			bg.PrePromotionAnalysis, bg.PostPromotionAnalysis = analysisOf("smoke"), analysisOf("soak")
+		})))
 	var hash string
 	g.Eventually(func(g Gomega) {
 		got := getRollout(g, client.ObjectKeyFromObject(ro))
 		hash = got.Status.CurrentPodHash
 		g.Expect(hash).NotTo(Equal(old))
-		g.Expect(got.Status.Phase).To(Equal(v1alpha1.RolloutPhaseProgressing))
-		g.Expect(got.Status.Message).To(ContainSubstring("pre-promotion analysis is Pending"))
-		g.Expect(got.Status.BlueGreen.PrePromotionAnalysisRunStatus).NotTo(BeNil())
-		g.Expect(replicaSetOf(g, got, hash).Status.AvailableReplicas).To(Equal(int32(3)))
-	}, timeout, 200*time.Millisecond).Should(Succeed())
-	g.Consistently(func(g Gomega) {
-		g.Expect(selectedHash(g, ns, "web-active")).To(Equal(old))
-	}, time.Second, 200*time.Millisecond).Should(Succeed())
-
-	judgeRun(t, ro, PrePromotionPurpose, hash, v1alpha1.AnalysisPhaseFailed, "metric error-rate: value 0.31")
-	expectAborted(t, ro, old, "pre-promotion analysis Failed")
-	got := getRollout(g, client.ObjectKeyFromObject(ro))
-	g.Expect(got.Status.Message).To(ContainSubstring("metric error-rate: value 0.31"))
-}
-
-// TestBlueGreenPromotionAnalyses: a successful pre-promotion analysis
-// lets the active Service switch; the post-promotion analysis then runs
-// with the old ReplicaSet still up as the stable one, and its failure
-// switches the active Service back to the old ReplicaSet and aborts.
-func TestBlueGreenPromotionAnalyses(t *testing.T) {
-	g := NewWithT(t)
-	ns := suite.NewNamespace(t, env.Client, "bg-post-")
-	newAnalysisTemplate(t, ns, "smoke")
-	newAnalysisTemplate(t, ns, "soak")
-	ro, old := startBlueGreenIn(t, newRollout(ns, "web", 3, "web:1", withBlueGreen(scaleDownAfter(0),
-		func(bg *v1alpha1.BlueGreenStrategy) {
-			bg.PrePromotionAnalysis, bg.PostPromotionAnalysis = analysisOf("smoke"), analysisOf("soak")
-		})))
-	logOnFailure(t, ns)
-	var hash string
-	g.Eventually(func(g Gomega) {
-		hash = getRollout(g, client.ObjectKeyFromObject(ro)).Status.CurrentPodHash
-		g.Expect(hash).NotTo(Equal(old))
-	}, timeout).Should(Succeed())
-	judgeRun(t, ro, PrePromotionPurpose, hash, v1alpha1.AnalysisPhaseSuccessful, "")
-	g.Eventually(func(g Gomega) {
-		got := getRollout(g, client.ObjectKeyFromObject(ro))
-		g.Expect(got.Status.Phase).To(Equal(v1alpha1.RolloutPhaseProgressing))
-		g.Expect(got.Status.Message).To(ContainSubstring("post-promotion analysis is Pending"))
+		g.Expect(got.Status.Phase).To(Equal(v1alpha1.RolloutPhaseProgressing), "message: %s", got.Status.Message)
+		g.Expect(got.Status.BlueGreen.PrePromotionAnalysisRunStatus).To(HaveField("Status", v1alpha1.AnalysisPhaseSuccessful))
+		g.Expect(got.Status.BlueGreen.PostPromotionAnalysisRunStatus).To(HaveField("Status", v1alpha1.AnalysisPhaseRunning))
+		g.Expect(got.Status.Message).To(ContainSubstring("post-promotion analysis is Running"))
 		g.Expect(got.Status.BlueGreen.ActiveSelector).To(Equal(hash))
 		g.Expect(got.Status.StableRS).To(Equal(old))
 		g.Expect(selectedHash(g, ns, "web-active")).To(Equal(hash))
 		g.Expect(replicaSetOf(g, got, old).Status.AvailableReplicas).To(Equal(int32(3)))
 	}, timeout, 200*time.Millisecond).Should(Succeed())
 
-	judgeRun(t, ro, PostPromotionPurpose, hash, v1alpha1.AnalysisPhaseFailed, "metric error-rate: value 0.5")
+	post.setRates(0.5)
 	expectAborted(t, ro, old, "post-promotion analysis Failed")
-	var events corev1.EventList
-	g.Expect(env.Client.List(context.Background(), &events, client.InNamespace(ns))).To(Succeed())
-	var switches []string
-	for _, e := range events.Items {
-		if e.Reason == SwitchedActiveReason {
-			switches = append(switches, e.Message)
-		}
-	}
-	g.Expect(switches).To(ConsistOf(HaveSuffix("ReplicaSet web-"+hash), HaveSuffix("ReplicaSet web-"+old)),
+	g.Expect(switches(g, ns)).To(ConsistOf(HaveSuffix("ReplicaSet web-"+hash), HaveSuffix("ReplicaSet web-"+old)),
 		"the active Service went to the new ReplicaSet and back")
 }
