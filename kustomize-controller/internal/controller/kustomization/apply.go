@@ -53,6 +53,9 @@ func (r *Reconciler) apply(ctx context.Context, s *scope) error {
 	if err := r.checkKinds(s); err != nil {
 		return outcome.RetryErr(kustomizev1.ReconciliationFailedReason, err)
 	}
+	if err := r.keepRolloutSelectors(ctx, s); err != nil {
+		return outcome.RetryErr(kustomizev1.ReconciliationFailedReason, err)
+	}
 
 	opts := ssa.DefaultApplyOptions()
 	// A pending `ferry reconcile ks --force` request forces this one apply.

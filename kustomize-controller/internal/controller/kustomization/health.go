@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling/event"
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/fluxcd/cli-utils/pkg/object"
 	fluxkustomize "github.com/fluxcd/pkg/apis/kustomize"
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	fluxcel "github.com/fluxcd/pkg/runtime/cel"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/ssa"
+	ssautils "github.com/fluxcd/pkg/ssa/utils"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	kustomizev1 "github.com/ferrycd/ferry/pkg/apis/kustomize/v1"
@@ -65,6 +70,9 @@ func (r *Reconciler) checkHealth(ctx context.Context, s *scope) error {
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return outcome.RetryErr(kustomizev1.HealthCheckFailedReason, err)
+	}
+	if why := r.notHealthy(ctx, s, set); why != "" {
+		err = fmt.Errorf("%w: %s", err, why)
 	}
 	err = fmt.Errorf("health check failed after %s: %w", obj.GetTimeout(), err)
 	conditions.MarkFalse(obj, kustomizev1.HealthyCondition, kustomizev1.HealthCheckFailedReason, "%s", err)
@@ -156,4 +164,49 @@ func healthPoller(obj *kustomizev1.Kustomization, target *kubeclient.Target) (*p
 		return nil, fmt.Errorf("invalid spec.healthCheckExprs: %w", err)
 	}
 	return target.PollerWith(reader), nil
+}
+
+// notHealthy reads the set's health once more, with the same status
+// readers as the wait, and says why each object that is not Current is
+// not, in its own words ("Rollout/apps/web: rollout aborted: ..."). The
+// library's error names the objects and their kstatus only, which tells a
+// user which object failed but not what to do about it.
+func (r *Reconciler) notHealthy(ctx context.Context, s *scope, set object.ObjMetadataSet) string {
+	poller, err := healthPoller(s.obj, s.target)
+	if err != nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	events := poller.Poll(ctx, set, polling.PollOptions{PollInterval: healthPoll})
+	defer func() {
+		cancel()
+		for range events {
+			// The engine sends without select: drain it until it closes.
+		}
+	}()
+	seen := map[object.ObjMetadata]string{}
+	for e := range events {
+		if e.Type == event.ErrorEvent || e.Type == event.SyncEvent && len(seen) == len(set) {
+			break
+		}
+		if e.Type != event.ResourceUpdateEvent || e.Resource == nil {
+			continue
+		}
+		rs := e.Resource
+		seen[rs.Identifier] = ""
+		if rs.Status != status.CurrentStatus && rs.Message != "" {
+			seen[rs.Identifier] = fmt.Sprintf("%s: %s", ssautils.FmtObjMetadata(rs.Identifier), rs.Message)
+		}
+		if len(seen) == len(set) {
+			break
+		}
+	}
+	var why []string
+	for _, m := range seen {
+		if m != "" {
+			why = append(why, m)
+		}
+	}
+	sort.Strings(why)
+	return strings.Join(why, "; ")
 }
