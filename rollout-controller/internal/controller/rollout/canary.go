@@ -51,6 +51,10 @@ type TrafficRouter interface {
 // this controller has no router.
 const TrafficRoutingUnavailableReason = "TrafficRoutingUnavailable"
 
+// TrafficWeightUpdatedReason is the event of the router's canary weight
+// changing, named as Argo Rollouts names it.
+const TrafficWeightUpdatedReason = "TrafficWeightUpdated"
+
 // analyzeFunc is Analyzer bound to one reconcile.
 type analyzeFunc func(purpose string, a *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error)
 
@@ -562,6 +566,13 @@ func (r *Reconciler) routeTraffic(ctx context.Context, s *scope) error {
 	verified, err := r.Traffic.SetWeight(ctx, ro, weight)
 	if err != nil {
 		return err
+	}
+	if prev := ro.Status.Canary.Weights; prev == nil || prev.Canary.Weight != weight {
+		msg := fmt.Sprintf("Traffic weight updated to %d", weight)
+		if prev != nil {
+			msg = fmt.Sprintf("Traffic weight updated from %d to %d", prev.Canary.Weight, weight)
+		}
+		r.Finisher.Event(ro, "", corev1.EventTypeNormal, TrafficWeightUpdatedReason, msg)
 	}
 	ro.Status.Canary.Weights = &v1alpha1.TrafficWeights{
 		Canary:   v1alpha1.WeightDestination{Weight: weight, ServiceName: c.CanaryService, PodTemplateHash: canaryHash},

@@ -154,6 +154,27 @@ func TestCanaryHTTPRouteWeights(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(*replicaSet(g, got, stable).Spec.Replicas).To(BeZero())
 	}, timeout).Should(Succeed())
+
+	// Each change of the weight is an event, as Argo Rollouts records it.
+	g.Eventually(func(g Gomega) {
+		g.Expect(weightEvents(g, ro)).To(ContainElements(
+			"Traffic weight updated from 0 to 20", "Traffic weight updated from 20 to 50",
+			"Traffic weight updated from 50 to 100", "Traffic weight updated from 100 to 0"))
+	}, timeout).Should(Succeed())
+}
+
+// weightEvents are the messages of the rollout's TrafficWeightUpdated
+// events.
+func weightEvents(g Gomega, ro *v1alpha1.Rollout) []string {
+	var events corev1.EventList
+	g.Expect(env.Client.List(context.Background(), &events, client.InNamespace(ro.Namespace))).To(Succeed())
+	var out []string
+	for _, e := range events.Items {
+		if e.InvolvedObject.Name == ro.Name && e.Type == corev1.EventTypeNormal && e.Reason == rollout.TrafficWeightUpdatedReason {
+			out = append(out, e.Message)
+		}
+	}
+	return out
 }
 
 // TestCanaryHTTPRouteAbort: an abort returns all of the route's traffic to
