@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -398,4 +399,52 @@ func TestBlueGreenPromotionAnalyses(t *testing.T) {
 	expectAborted(t, ro, old, "post-promotion analysis Failed")
 	g.Expect(switches(g, ns)).To(ConsistOf(HaveSuffix("ReplicaSet web-"+hash), HaveSuffix("ReplicaSet web-"+old)),
 		"the active Service went to the new ReplicaSet and back")
+}
+
+// TestBlueGreenRollbackWithinScaleDownDelay: going back to the previous
+// template while its ReplicaSet still waits out its scale-down delay is
+// one switch of the active Service to pods that are up already, as in
+// Argo Rollouts: the ReplicaSet loses its deadline, keeps its pods, and
+// the one it replaces gets the deadline instead.
+func TestBlueGreenRollbackWithinScaleDownDelay(t *testing.T) {
+	g := NewWithT(t)
+	ro, old := startBlueGreen(t, "bg-rollback-")
+	var second string
+	g.Eventually(func(g Gomega) {
+		got := getRollout(g, client.ObjectKeyFromObject(ro))
+		second = got.Status.CurrentPodHash
+		g.Expect(second).NotTo(Equal(old))
+		g.Expect(got.Status.StableRS).To(Equal(second))
+		g.Expect(replicaSetOf(g, got, old).Annotations).To(HaveKey(ScaleDownDeadlineAnnotation))
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+	var pods corev1.PodList
+	g.Expect(env.Client.List(context.Background(), &pods, client.InNamespace(ro.Namespace),
+		client.MatchingLabels{v1alpha1.DefaultRolloutUniqueLabelKey: old})).To(Succeed())
+	g.Expect(pods.Items).To(HaveLen(3))
+
+	suite.Edit(t, env.Client, getRollout(g, client.ObjectKeyFromObject(ro)), func(r *v1alpha1.Rollout) {
+		r.Spec.Template.Spec.Containers[0].Image = "web:1"
+	}, timeout)
+	g.Eventually(func(g Gomega) {
+		got := getRollout(g, client.ObjectKeyFromObject(ro))
+		g.Expect(got.Status.CurrentPodHash).To(Equal(old))
+		g.Expect(got.Status.StableRS).To(Equal(old))
+		g.Expect(got.Status.Phase).To(Equal(v1alpha1.RolloutPhaseHealthy), "message: %s", got.Status.Message)
+		g.Expect(selectedHash(g, ro.Namespace, "web-active")).To(Equal(old))
+		g.Expect(replicaSetOf(g, got, old).Annotations).NotTo(HaveKey(ScaleDownDeadlineAnnotation))
+		rs := replicaSetOf(g, got, second)
+		g.Expect(rs.Annotations).To(HaveKey(ScaleDownDeadlineAnnotation))
+		g.Expect(*rs.Spec.Replicas).To(Equal(int32(3)))
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+	uids := func(l corev1.PodList) []types.UID {
+		var out []types.UID
+		for _, p := range l.Items {
+			out = append(out, p.UID)
+		}
+		return out
+	}
+	var now corev1.PodList
+	g.Expect(env.Client.List(context.Background(), &now, client.InNamespace(ro.Namespace),
+		client.MatchingLabels{v1alpha1.DefaultRolloutUniqueLabelKey: old})).To(Succeed())
+	g.Expect(uids(now)).To(ConsistOf(uids(pods)), "the old pods serve again, none was replaced")
 }
