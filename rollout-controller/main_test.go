@@ -31,8 +31,9 @@ var (
 )
 
 // TestMain builds the rollout-controller binary and starts a full-mode
-// cluster (pods become Ready on the kwok node) with the controller's RBAC
-// installed; each test runs the binary under its own ServiceAccount.
+// cluster (pods become Ready on the kwok node) with the Gateway API's
+// HTTPRoute CRD and the controller's RBAC installed; each test runs the
+// binary under its own ServiceAccount.
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -52,7 +53,12 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	c, err := cluster.Start(cluster.Options{Mode: cluster.Full, Scheme: scheme})
+	crds, err := cluster.GatewayAPICRDs()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	c, err := cluster.Start(cluster.Options{Mode: cluster.Full, Scheme: scheme, ExtraCRDs: crds})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
