@@ -22,7 +22,7 @@ import (
 // undecided whatever measures runs.
 func idleMetric(name string) v1alpha1.Metric {
 	return v1alpha1.Metric{Name: name, InitialDelay: "1h",
-		Provider: v1alpha1.MetricProvider{Web: &v1alpha1.WebMetric{URL: "http://127.0.0.1:1/{{args.service-name}}"}}}
+		Provider: v1alpha1.MetricProvider{Web: &v1alpha1.WebMetric{URL: "http://127.0.0.1:1/never"}}}
 }
 
 // arg is a template argument, without a value when value is nil.
@@ -93,7 +93,7 @@ func stepRun(t *testing.T, ro *v1alpha1.Rollout, index int32) (*v1alpha1.Rollout
 	run := &v1alpha1.AnalysisRun{}
 	NewWithT(t).Eventually(func(g Gomega) {
 		got = getRollout(g, client.ObjectKeyFromObject(ro))
-		g.Expect(got.Status.CurrentStepIndex).To(HaveValue(Equal(index)))
+		g.Expect(got.Status.CurrentStepIndex).To(HaveValue(Equal(index)), "phase %s: %s", got.Status.Phase, got.Status.Message)
 		s := got.Status.Canary.CurrentStepAnalysisRunStatus
 		g.Expect(s).NotTo(BeNil(), "message: %s", got.Status.Message)
 		g.Expect(env.Client.Get(ctx(), client.ObjectKey{Namespace: ro.Namespace, Name: s.Name}, run)).To(Succeed())

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ferrycd/ferry/pkg/apis/rollouts/v1alpha1"
 	"github.com/ferrycd/ferry/pkg/outcome"
+	"github.com/ferrycd/ferry/rollout-controller/internal/controller/analysisrun"
 	"github.com/ferrycd/ferry/test/cluster"
 	"github.com/ferrycd/ferry/test/suite"
 )
@@ -32,7 +33,8 @@ var env *cluster.Cluster
 const timeout = 60 * time.Second
 
 // TestMain starts one full-mode cluster (ReplicaSets create pods that
-// become Ready on the kwok node) and the Rollout reconciler.
+// become Ready on the kwok node), the Rollout reconciler and the
+// AnalysisRun reconciler.
 func TestMain(m *testing.M) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -46,6 +48,15 @@ func TestMain(m *testing.M) {
 			Finisher:  outcome.Finisher{Scheme: scheme, Recorder: e.Recorder, OwnedConditions: OwnedConditions},
 		}
 		r.Analysis = &Analysis{Client: r.Client, APIReader: r.APIReader, Finisher: &r.Finisher}
+		// The AnalysisRun reconciler measures the runs the rollouts create.
+		ar := &analysisrun.Reconciler{
+			Client:    e.Manager.GetClient(),
+			APIReader: e.Manager.GetAPIReader(),
+			Finisher:  outcome.Finisher{Scheme: scheme, Recorder: e.Recorder, OwnedConditions: analysisrun.OwnedConditions},
+		}
+		if err := ar.SetupWithManager(e.Ctx, e.Manager); err != nil {
+			return err
+		}
 		return r.SetupWithManager(e.Ctx, e.Manager)
 	}))
 }

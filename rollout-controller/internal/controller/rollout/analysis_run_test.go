@@ -1,0 +1,309 @@
+package rollout
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ferrycd/ferry/pkg/apis/rollouts/v1alpha1"
+	"github.com/ferrycd/ferry/test/prometheus"
+	"github.com/ferrycd/ferry/test/suite"
+)
+
+// errorRateMetric is Argo Rollouts' documented error-rate metric against
+// the test's Prometheus: it fails when the rate is 5% or more.
+func errorRateMetric(prom *prometheus.Server, count int32, interval v1alpha1.DurationString, failureLimit int32) v1alpha1.Metric {
+	return v1alpha1.Metric{
+		Name: "error-rate", Interval: interval, Count: ptr.To(intstr.FromInt32(count)),
+		FailureLimit:     ptr.To(intstr.FromInt32(failureLimit)),
+		SuccessCondition: "result[0] < 0.05",
+		Provider: v1alpha1.MetricProvider{Prometheus: &v1alpha1.PrometheusMetric{
+			Address: prom.URL, Query: prometheus.ErrorRateQuery}},
+	}
+}
+
+// rateServer is a loopback JSON endpoint ({"rate": R}) that serves the
+// rates it was given, one per request, the last one from then on: a web
+// metric's measurements see exactly that sequence.
+type rateServer struct {
+	mu    sync.Mutex
+	rates []float64
+	srv   *httptest.Server
+}
+
+func newRateServer(t *testing.T, rates ...float64) *rateServer {
+	s := &rateServer{rates: rates}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		s.mu.Lock()
+		rate := s.rates[0]
+		if len(s.rates) > 1 {
+			s.rates = s.rates[1:]
+		}
+		s.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]float64{"rate": rate})
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// webRateMetric judges the rate server's rate: success below 5%, and with
+// inconclusive set failure only above 20% (in between is inconclusive).
+func webRateMetric(s *rateServer, count int32, failureLimit int32, inconclusive bool) v1alpha1.Metric {
+	m := v1alpha1.Metric{
+		Name: "web-error-rate", Interval: "1s", Count: ptr.To(intstr.FromInt32(count)),
+		FailureLimit:     ptr.To(intstr.FromInt32(failureLimit)),
+		SuccessCondition: "result < 0.05",
+		Provider:         v1alpha1.MetricProvider{Web: &v1alpha1.WebMetric{URL: s.srv.URL, JSONPath: "{$.rate}"}},
+	}
+	if inconclusive {
+		m.FailureCondition = "result > 0.2"
+	}
+	return m
+}
+
+// getRun reads an AnalysisRun of the rollout's namespace.
+func getRun(g Gomega, ro *v1alpha1.Rollout, name string) *v1alpha1.AnalysisRun {
+	run := &v1alpha1.AnalysisRun{}
+	g.Expect(env.Client.Get(ctx(), client.ObjectKey{Namespace: ro.Namespace, Name: name}, run)).To(Succeed())
+	return run
+}
+
+// expectRolledBack waits for the rollout to be aborted back to stable by
+// a failed analysis: Degraded, Ready False and Stalled with a message
+// naming the run, every replica on the stable ReplicaSet and both
+// Services selecting it. It returns the rollout.
+func expectRolledBack(t *testing.T, ro *v1alpha1.Rollout, stable, runName string, replicas int32) *v1alpha1.Rollout {
+	t.Helper()
+	var got *v1alpha1.Rollout
+	NewWithT(t).Eventually(func(g Gomega) {
+		got = getRollout(g, client.ObjectKeyFromObject(ro))
+		g.Expect(got.Status.Phase).To(Equal(v1alpha1.RolloutPhaseDegraded), "message: %s", got.Status.Message)
+		g.Expect(got.Status.Abort).To(BeTrue())
+		g.Expect(got.Status.StableRS).To(Equal(stable))
+		g.Expect(conditions.IsStalled(got)).To(BeTrue())
+		g.Expect(conditions.IsFalse(got, meta.ReadyCondition)).To(BeTrue())
+		g.Expect(conditions.GetReason(got, meta.ReadyCondition)).To(Equal(AbortedReason))
+		g.Expect(conditions.GetMessage(got, meta.ReadyCondition)).To(ContainSubstring("AnalysisRun " + runName))
+		g.Expect(got.Status.Message).To(ContainSubstring("AnalysisRun " + runName))
+		canary := replicaSetOf(g, got, got.Status.CurrentPodHash)
+		g.Expect(*canary.Spec.Replicas).To(BeZero())
+		g.Expect(canary.Status.Replicas).To(BeZero())
+		g.Expect(replicaSetOf(g, got, stable).Status.AvailableReplicas).To(Equal(replicas))
+		g.Expect(selectedHash(g, ro.Namespace, "web-stable")).To(Equal(stable))
+		g.Expect(selectedHash(g, ro.Namespace, "web-canary")).To(Equal(stable))
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+	return got
+}
+
+// TestAnalysisStepPasses: an analysis step whose Prometheus query stays
+// under the threshold succeeds and the canary goes on to the end.
+func TestAnalysisStepPasses(t *testing.T) {
+	g := NewWithT(t)
+	prom := prometheus.Start(t, prometheus.Healthy)
+	ns := suite.NewNamespace(t, env.Client, "analysis-pass-")
+	newTemplate(t, ns, "error-rate", nil, errorRateMetric(prom, 2, "1s", 0))
+	ro := newRollout(ns, "web", 4, "web:1", withCanary(
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](25)},
+		analysisStep(nil, "error-rate"),
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
+	))
+	stable := startRollout(t, ro)
+	_, run := stepRun(t, ro, 1)
+	got, _ := expectHealthy(t, ro, 4)
+	g.Expect(got.Status.StableRS).NotTo(Equal(stable))
+	g.Expect(got.Status.Canary.CurrentStepAnalysisRunStatus).To(BeNil())
+	run = getRun(g, ro, run.Name)
+	g.Expect(run.Status.Phase).To(Equal(v1alpha1.AnalysisPhaseSuccessful))
+	g.Expect(run.Status.MetricResults).To(ConsistOf(And(
+		HaveField("Name", "error-rate"), HaveField("Successful", int32(2)))))
+}
+
+// TestAnalysisStepFailsAndRetry: an analysis step whose query crosses the
+// threshold fails the run; the rollout aborts and rolls back (no canary
+// pods, the stable ReplicaSet and both Services as before), Degraded with
+// Ready False, and a Warning event names the run, the metric and the
+// value. A retry once the rate is healthy starts a new run (the name with
+// ".1") instead of reusing the failed one, and the canary is promoted.
+func TestAnalysisStepFailsAndRetry(t *testing.T) {
+	g := NewWithT(t)
+	prom := prometheus.Start(t, prometheus.Failing)
+	ns := suite.NewNamespace(t, env.Client, "analysis-fail-")
+	newTemplate(t, ns, "error-rate", nil, errorRateMetric(prom, 2, "1s", 0))
+	ro := newRollout(ns, "web", 4, "web:1", withCanary(
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
+		analysisStep(nil, "error-rate"),
+	))
+	stable := startRollout(t, ro)
+	_, run := stepRun(t, ro, 1)
+	got := expectRolledBack(t, ro, stable, run.Name, 4)
+	g.Expect(got.Status.Canary.CurrentStepAnalysisRunStatus).To(HaveField("Status", v1alpha1.AnalysisPhaseFailed))
+	g.Expect(getRun(g, ro, run.Name).Status.Phase).To(Equal(v1alpha1.AnalysisPhaseFailed))
+	value := fmt.Sprint(prometheus.Failing)
+	g.Expect(conditions.GetMessage(got, meta.ReadyCondition)).To(And(ContainSubstring(`"error-rate"`), ContainSubstring(value)))
+	g.Eventually(func(g Gomega) {
+		g.Expect(warningEvents(g, got, "AnalysisRunFailed")).To(ContainElement(And(
+			ContainSubstring("AnalysisRun "+run.Name), ContainSubstring(`"error-rate"`), ContainSubstring(value))))
+		g.Expect(warningEvents(g, got, AbortedReason)).To(ContainElement(And(
+			ContainSubstring("AnalysisRun "+run.Name), ContainSubstring(`"error-rate"`), ContainSubstring(value))))
+	}, timeout).Should(Succeed())
+
+	prom.SetErrorRate(t, prometheus.Healthy)
+	patchStatus(t, ro, `{"status":{"abort":false}}`)
+	_, retry := stepRun(t, ro, 1)
+	g.Expect(retry.Name).To(Equal(run.Name + ".1"))
+	got, _ = expectHealthy(t, ro, 4)
+	g.Expect(got.Status.StableRS).NotTo(Equal(stable))
+	g.Expect(getRun(g, ro, retry.Name).Status.Phase).To(Equal(v1alpha1.AnalysisPhaseSuccessful))
+	g.Expect(getRun(g, ro, run.Name).Status.Phase).To(Equal(v1alpha1.AnalysisPhaseFailed))
+}
+
+// TestAnalysisFailureLimit: with failureLimit 1 one failed measurement is
+// tolerated and the canary is promoted; a second one fails the run and
+// aborts the rollout. The web metric's endpoint serves the exact sequence
+// of rates the measurements see.
+func TestAnalysisFailureLimit(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		rates   []float64
+		promote bool
+	}{
+		{name: "one failure tolerated", rates: []float64{0.31, 0.01, 0.01}, promote: true},
+		{name: "two failures fail", rates: []float64{0.31, 0.01, 0.31}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			srv := newRateServer(t, tt.rates...)
+			ns := suite.NewNamespace(t, env.Client, "analysis-limit-")
+			newTemplate(t, ns, "error-rate", nil, webRateMetric(srv, 3, 1, false))
+			ro := newRollout(ns, "web", 2, "web:1", withCanary(
+				v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
+				analysisStep(nil, "error-rate"),
+			))
+			stable := startRollout(t, ro)
+			_, run := stepRun(t, ro, 1)
+			if !tt.promote {
+				expectRolledBack(t, ro, stable, run.Name, 2)
+				run = getRun(g, ro, run.Name)
+				g.Expect(run.Status.Phase).To(Equal(v1alpha1.AnalysisPhaseFailed))
+				g.Expect(run.Status.MetricResults).To(ConsistOf(HaveField("Failed", int32(2))))
+				return
+			}
+			got, _ := expectHealthy(t, ro, 2)
+			g.Expect(got.Status.StableRS).NotTo(Equal(stable))
+			run = getRun(g, ro, run.Name)
+			g.Expect(run.Status.Phase).To(Equal(v1alpha1.AnalysisPhaseSuccessful))
+			g.Expect(run.Status.MetricResults).To(ConsistOf(And(HaveField("Failed", int32(1)), HaveField("Successful", int32(2)))))
+		})
+	}
+}
+
+// TestAnalysisInconclusivePauses: a run that is neither successful nor
+// failed pauses the rollout (AnalysisRunInconclusive) with its replicas
+// where they are; promoting goes on past the step.
+func TestAnalysisInconclusivePauses(t *testing.T) {
+	g := NewWithT(t)
+	srv := newRateServer(t, 0.1)
+	ns := suite.NewNamespace(t, env.Client, "analysis-inconclusive-")
+	newTemplate(t, ns, "error-rate", nil, webRateMetric(srv, 1, 0, true))
+	ro := newRollout(ns, "web", 2, "web:1", withCanary(
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
+		analysisStep(nil, "error-rate"),
+	))
+	startRollout(t, ro)
+	_, run := stepRun(t, ro, 1)
+	g.Eventually(func(g Gomega) {
+		got := getRollout(g, client.ObjectKeyFromObject(ro))
+		g.Expect(got.Status.Phase).To(Equal(v1alpha1.RolloutPhasePaused), "message: %s", got.Status.Message)
+		g.Expect(got.Status.PauseConditions).To(ConsistOf(HaveField("Reason", v1alpha1.PauseReasonInconclusiveAnalysis)))
+		g.Expect(got.Status.Canary.CurrentStepAnalysisRunStatus).To(HaveField("Status", v1alpha1.AnalysisPhaseInconclusive))
+		g.Expect(*replicaSetOf(g, got, got.Status.CurrentPodHash).Spec.Replicas).To(Equal(int32(1)))
+		g.Expect(conditions.IsUnknown(got, meta.ReadyCondition)).To(BeTrue())
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+	g.Expect(getRun(g, ro, run.Name).Status.Phase).To(Equal(v1alpha1.AnalysisPhaseInconclusive))
+
+	patchStatus(t, ro, `{"status":{"pauseConditions":null}}`)
+	expectHealthy(t, ro, 2)
+}
+
+// TestBackgroundAnalysis: strategy.canary.analysis starts at its
+// startingStep and runs while the canary steps on; a failure in the middle
+// of the rollout aborts it and rolls back. A retry starts a new background
+// run, and once the canary is promoted that run is terminated and the
+// status no longer records one.
+func TestBackgroundAnalysis(t *testing.T) {
+	g := NewWithT(t)
+	prom := prometheus.Start(t, prometheus.Healthy)
+	ns := suite.NewNamespace(t, env.Client, "analysis-background-")
+	newTemplate(t, ns, "error-rate", nil, errorRateMetric(prom, 0, "1s", 0))
+	ro := newRollout(ns, "web", 4, "web:1", withCanary(
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](25)},
+		v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}},
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
+		v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}},
+	))
+	ro.Spec.Strategy.Canary.Analysis = &v1alpha1.RolloutAnalysisBackground{StartingStep: ptr.To[int32](1),
+		RolloutAnalysis: v1alpha1.RolloutAnalysis{Templates: templateRefs([]string{"error-rate"})}}
+	stable := startRollout(t, ro)
+
+	// Paused at step 1, the background run measures.
+	got := expectPausedAt(t, ro, 1, 1, 3)
+	var first string
+	g.Eventually(func(g Gomega) {
+		got = getRollout(g, client.ObjectKeyFromObject(ro))
+		s := got.Status.Canary.CurrentBackgroundAnalysisRunStatus
+		g.Expect(s).NotTo(BeNil())
+		g.Expect(s.Status).To(Equal(v1alpha1.AnalysisPhaseRunning))
+		first = s.Name
+		run := getRun(g, ro, first)
+		g.Expect(run.Labels).To(HaveKeyWithValue(RolloutTypeLabel, "Background"))
+		g.Expect(run.Status.MetricResults).To(ConsistOf(HaveField("Successful", BeNumerically(">=", 2))))
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+	g.Expect(first).To(Equal("web-" + got.Status.CurrentPodHash + "-2"))
+
+	// Promoted to the second pause, then the error rate crosses the
+	// threshold: the rollout aborts mid-way.
+	patchStatus(t, ro, `{"status":{"pauseConditions":null}}`)
+	expectPausedAt(t, ro, 3, 2, 2)
+	prom.SetErrorRate(t, prometheus.Failing)
+	got = expectRolledBack(t, ro, stable, first, 4)
+	g.Expect(got.Status.Message).To(ContainSubstring("background analysis Failed"))
+	g.Expect(getRun(g, ro, first).Status.Phase).To(Equal(v1alpha1.AnalysisPhaseFailed))
+
+	// Retry: a new background run from the starting step.
+	prom.SetErrorRate(t, prometheus.Healthy)
+	patchStatus(t, ro, `{"status":{"abort":false}}`)
+	expectPausedAt(t, ro, 1, 1, 3)
+	var second string
+	g.Eventually(func(g Gomega) {
+		got = getRollout(g, client.ObjectKeyFromObject(ro))
+		s := got.Status.Canary.CurrentBackgroundAnalysisRunStatus
+		g.Expect(s).NotTo(BeNil())
+		g.Expect(s.Status).To(Equal(v1alpha1.AnalysisPhaseRunning))
+		second = s.Name
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+	g.Expect(second).To(Equal(first + ".1"))
+
+	// Promoted through both pauses to the end: the background run is
+	// terminated once the canary is stable.
+	patchStatus(t, ro, `{"status":{"pauseConditions":null}}`)
+	expectPausedAt(t, ro, 3, 2, 2)
+	patchStatus(t, ro, `{"status":{"pauseConditions":null}}`)
+	got, _ = expectHealthy(t, ro, 4)
+	g.Expect(got.Status.Canary.CurrentBackgroundAnalysisRunStatus).To(BeNil())
+	g.Eventually(func(g Gomega) {
+		run := getRun(g, ro, second)
+		g.Expect(run.Spec.Terminate).To(BeTrue())
+		g.Expect(run.Status.Phase).To(Equal(v1alpha1.AnalysisPhaseSuccessful))
+	}, timeout).Should(Succeed())
+}
