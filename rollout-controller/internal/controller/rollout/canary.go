@@ -167,7 +167,9 @@ func decideCanary(st *v1alpha1.RolloutStatus, in canaryInput, analyze analyzeFun
 			// stable once all its replicas are available.
 			v.Promote = reached(in, v)
 			if v.Promote {
+				// Promoted: the background analysis is over.
 				st.PromoteFull = false
+				st.Canary.CurrentBackgroundAnalysisRunStatus = nil
 			}
 			return v, nil
 		}
