@@ -19,17 +19,22 @@ var phaseIcons = map[string]string{
 
 var stepMarks = map[string]string{StepDone: "✔", StepCurrent: "►", StepPending: " "}
 
-// Status is the phase with its icon, plus "(aborted)" or "(paused)" when
-// a person did that, as the plugin's Status line reads.
+// Status is PhaseText with the phase's icon, as the plugin's Status line
+// reads.
 func (in Info) Status() string {
-	s := strings.TrimSpace(phaseIcons[in.Phase] + " " + in.Phase)
+	return strings.TrimSpace(phaseIcons[in.Phase] + " " + in.PhaseText())
+}
+
+// PhaseText is the phase plus "(aborted)" or "(paused)" when a person
+// did that.
+func (in Info) PhaseText() string {
 	switch {
 	case in.Aborted:
-		s += " (aborted)"
+		return in.Phase + " (aborted)"
 	case in.Paused:
-		s += " (paused)"
+		return in.Phase + " (paused)"
 	}
-	return s
+	return in.Phase
 }
 
 // Print writes the rollout as `kubectl argo rollouts get rollout` lays it

@@ -33,7 +33,7 @@ func TestRolloutPage(t *testing.T) {
 		ContainSubstring("Paused, canary, step 1/6, weight 20, 5/5 ready")))
 	g.Expect(do(ctx, chromedp.Click(chromedp.CSS(`table.objects a[href$="/Rollout/`+ns+`/web"]`)))).To(Succeed())
 	eventuallyText(t, ctx, "h1", Equal("Rollout "+ns+"/web"))
-	eventuallyText(t, ctx, ".rollout .ro-status", Equal("॥ Paused"))
+	eventuallyText(t, ctx, ".rollout .ro-status", Equal("Paused"))
 	eventuallyText(t, ctx, ".rollout .ro-step", Equal("1/6"))
 	eventuallyText(t, ctx, ".rollout .ro-weights", Equal("20% set, 20% actual"))
 	eventuallyText(t, ctx, "ol.steps li.step-done", ContainSubstring("setWeight: 20"))
@@ -46,6 +46,7 @@ func TestRolloutPage(t *testing.T) {
 	eventuallyText(t, ctx, "table.analysis tbody", And(ContainSubstring("web-"+rollouttest.CanaryHash+"-background"),
 		ContainSubstring("Successful"), ContainSubstring("background"), ContainSubstring(rollouttest.Metric),
 		ContainSubstring("3 measured, 3 successful, 0 failed"), ContainSubstring(rollouttest.MetricValue)))
+	g.Expect(do(ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector(".rollout").scrollIntoView()`))).To(Succeed())
 	shot(t, ctx, "rollout")
 
 	press(t, ctx, `button[formaction$="/promote"]`)
@@ -55,7 +56,7 @@ func TestRolloutPage(t *testing.T) {
 	press(t, ctx, `button[formaction$="/abort"]`)
 	eventuallyText(t, ctx, ".flash", ContainSubstring("rollout 'web' aborted"))
 	g.Expect(read().Status.Abort).To(BeTrue())
-	eventuallyText(t, ctx, ".rollout .ro-status", Equal("॥ Paused (aborted)"))
+	eventuallyText(t, ctx, ".rollout .ro-status", Equal("Paused (aborted)"))
 	eventuallyText(t, ctx, ".rollout .ro-weights", HavePrefix("0% set"))
 	press(t, ctx, `button[formaction$="/retry"]`)
 	eventuallyText(t, ctx, ".flash", ContainSubstring("rollout 'web' retried"))
