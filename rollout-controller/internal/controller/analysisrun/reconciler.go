@@ -224,8 +224,7 @@ func runningMessage(run *v1alpha1.AnalysisRun, after time.Duration) string {
 	for _, res := range run.Status.MetricResults {
 		taken += res.Count + res.Error
 	}
-	return fmt.Sprintf("analysis running: %d measurements of %d metrics taken, next in %s",
-		taken, len(run.Spec.Metrics), after.Round(time.Millisecond))
+	return fmt.Sprintf("analysis running: %d measurements taken, next in %s", taken, after.Round(time.Millisecond))
 }
 
 func (r *Reconciler) now() time.Time {
