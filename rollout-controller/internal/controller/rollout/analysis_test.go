@@ -233,3 +233,48 @@ func warningEvents(g Gomega, ro *v1alpha1.Rollout, reason string) []string {
 	}
 	return out
 }
+
+// TestAnalysisRunsTerminated: a run still measuring is terminated when
+// the rollout is aborted, and a retry starts a new run (".1") rather than
+// reusing the terminated one; a new template mid-analysis terminates the
+// old revision's run and the new revision gets its own.
+func TestAnalysisRunsTerminated(t *testing.T) {
+	g := NewWithT(t)
+	ns := suite.NewNamespace(t, env.Client, "analysis-terminate-")
+	newTemplate(t, ns, "error-rate", nil, idleMetric("errors"))
+	ro := newRollout(ns, "web", 2, "web:1", withCanary(
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
+		analysisStep(nil, "error-rate"),
+	))
+	startRollout(t, ro)
+	_, first := stepRun(t, ro, 1)
+
+	terminated := func(name string) {
+		t.Helper()
+		g.Eventually(func(g Gomega) {
+			run := &v1alpha1.AnalysisRun{}
+			g.Expect(env.Client.Get(ctx(), client.ObjectKey{Namespace: ns, Name: name}, run)).To(Succeed())
+			g.Expect(run.Spec.Terminate).To(BeTrue())
+		}, timeout, 200*time.Millisecond).Should(Succeed())
+	}
+	patchStatus(t, ro, `{"status":{"abort":true}}`)
+	terminated(first.Name)
+
+	patchStatus(t, ro, `{"status":{"abort":false}}`)
+	_, retry := stepRun(t, ro, 1)
+	g.Expect(retry.Name).To(Equal(first.Name + ".1"))
+	g.Expect(retry.Spec.Terminate).To(BeFalse())
+
+	got := getRollout(g, client.ObjectKeyFromObject(ro))
+	suite.Edit(t, env.Client, got, func(r *v1alpha1.Rollout) {
+		r.Spec.Template.Spec.Containers[0].Image = "web:3"
+	}, timeout)
+	terminated(retry.Name)
+	g.Eventually(func(g Gomega) {
+		got := getRollout(g, client.ObjectKeyFromObject(ro))
+		s := got.Status.Canary.CurrentStepAnalysisRunStatus
+		g.Expect(s).NotTo(BeNil())
+		g.Expect(s.Name).To(Equal("web-" + got.Status.CurrentPodHash + "-3-1"))
+		g.Expect(got.Status.CurrentPodHash).NotTo(Equal(first.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]))
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+}
