@@ -45,6 +45,11 @@ type Error struct {
 	// RequeueAfter applies to Wait and Hold; zero means the object's
 	// interval.
 	RequeueAfter time.Duration
+	// Expected marks a Wait that is a step of normal progress, not a
+	// failure (a HelmRelease's chart created a moment ago and not built
+	// yet): Ready says so, but no Warning event is recorded, so that alerts
+	// on Warning events do not fire for every new object.
+	Expected bool
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -58,6 +63,12 @@ func RetryErr(reason string, err error) error {
 // WaitErr reports that the object waits on something else for after.
 func WaitErr(reason string, after time.Duration, err error) error {
 	return &Error{Kind: Wait, Reason: reason, Err: err, RequeueAfter: after}
+}
+
+// ExpectedWaitErr reports a wait that is part of normal progress (see
+// Error.Expected).
+func ExpectedWaitErr(reason string, after time.Duration, err error) error {
+	return &Error{Kind: Wait, Reason: reason, Err: err, RequeueAfter: after, Expected: true}
 }
 
 // HoldErr reports that a policy holds the reconcile back until after.

@@ -139,7 +139,9 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 			retErr = e
 			finished = false
 		}
-		f.Event(obj, "", corev1.EventTypeWarning, e.Reason, e.Error())
+		if !e.Expected {
+			f.Event(obj, "", corev1.EventTypeWarning, e.Reason, e.Error())
+		}
 	}
 
 	if perr := f.writeStatus(ctx, patcher, obj, finished); perr != nil {

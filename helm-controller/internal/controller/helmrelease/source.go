@@ -154,7 +154,11 @@ func (r *Reconciler) getArtifact(ctx context.Context, s *scope) error {
 		return outcome.StallErr(helmv2.ArtifactFailedReason,
 			fmt.Errorf("unsupported chart source kind '%s': use HelmChart, OCIRepository or ExternalArtifact", kind))
 	}
-	noArtifact := outcome.WaitErr(helmv2.ArtifactFailedReason, r.artifactRequeue(s.obj),
+	// A source still building its first artifact, or one for a new spec,
+	// is progress, not a failure: Ready says what the release waits on,
+	// without a Warning event (which alerts would forward) for every new
+	// release. A source that reports why it failed is a Warning.
+	noArtifact := outcome.ExpectedWaitErr(helmv2.ArtifactFailedReason, r.artifactRequeue(s.obj),
 		fmt.Errorf("%s '%s' has no artifact yet", kind, key))
 	if err := r.Get(ctx, key, src); err != nil {
 		if apierrors.IsNotFound(err) && s.obj.HasChartTemplate() {
@@ -174,7 +178,7 @@ func (r *Reconciler) getArtifact(ctx context.Context, s *scope) error {
 		return noArtifact
 	}
 	if !current {
-		return outcome.WaitErr(helmv2.ArtifactFailedReason, r.artifactRequeue(s.obj),
+		return outcome.ExpectedWaitErr(helmv2.ArtifactFailedReason, r.artifactRequeue(s.obj),
 			fmt.Errorf("%s '%s' has not produced an artifact for its latest spec yet", kind, key))
 	}
 	s.sourceKind = kind
