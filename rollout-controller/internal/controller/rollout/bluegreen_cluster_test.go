@@ -311,7 +311,8 @@ func TestBlueGreenAbort(t *testing.T) {
 // TestBlueGreenNewTemplateWhilePaused: a new template while a blue-green
 // waits for promotion starts over with a new preview ReplicaSet; the
 // replaced preview is scaled to zero at once (it never served the active
-// Service) and the old ReplicaSet keeps serving.
+// Service) and the old ReplicaSet keeps serving; status.promoteFull
+// promotes the new one past the pause.
 func TestBlueGreenNewTemplateWhilePaused(t *testing.T) {
 	g := NewWithT(t)
 	ro, old := startBlueGreen(t, "bg-restart-", manualPromotion, scaleDownAfter(0))
@@ -331,8 +332,10 @@ func TestBlueGreenNewTemplateWhilePaused(t *testing.T) {
 		g.Expect(rs.Status.Replicas).To(BeZero())
 	}, timeout).Should(Succeed())
 
-	patchStatus(t, ro, `{"status":{"pauseConditions":null}}`)
+	// promote --full, the other way kubectl-argo-rollouts promotes.
+	patchStatus(t, ro, `{"status":{"promoteFull":true}}`)
 	got, _ = expectHealthy(t, ro, 3)
+	g.Expect(got.Status.PromoteFull).To(BeFalse())
 	g.Expect(replicaSetOf(g, got, got.Status.StableRS).Spec.Template.Spec.Containers[0].Image).To(Equal("web:3"))
 }
 
