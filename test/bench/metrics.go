@@ -78,25 +78,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 
 // sumCounter adds up every series of a counter in a controller's metrics.
 func sumCounter(metricsAddr, name string) (float64, error) {
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var total float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
-			v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
-			if err != nil {
-				return 0, err
-			}
-			total += v
-		}
-	}
-	return total, sc.Err()
+	return sumSeries(metricsAddr, name, "")
 }
 
 // sumSeries adds up the series of metric name in a controller's metrics
@@ -113,7 +95,10 @@ func sumSeries(metricsAddr, name, match string) (float64, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		labels, ok := strings.CutPrefix(line, name+"{")
-		if !ok || !strings.Contains(labels[:max(strings.Index(labels, "}"), 0)], match) {
+		switch {
+		case ok && strings.Contains(labels[:max(strings.Index(labels, "}"), 0)], match):
+		case match == "" && strings.HasPrefix(line, name+" "): // a series without labels
+		default:
 			continue
 		}
 		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
