@@ -135,9 +135,13 @@ type AnalysisRunInfo struct {
 	Phase   string    `json:"phase"`
 	Message string    `json:"message,omitempty"`
 	Created time.Time `json:"created"`
-	// Purpose is what the rollout runs it for when its status names it:
-	// step, background, pre-promotion or post-promotion.
-	Purpose string       `json:"purpose,omitempty"`
+	// Purpose is what the rollout runs it for: "step N", background,
+	// pre-promotion or post-promotion, from the run's rollout-type label
+	// (or the status field that names it).
+	Purpose string `json:"purpose,omitempty"`
+	// Current is true for the runs the rollout's status names: the ones
+	// that decide the rollout now.
+	Current bool         `json:"current,omitempty"`
 	Hash    string       `json:"hash,omitempty"`
 	Metrics []MetricInfo `json:"metrics,omitempty"`
 }
@@ -429,6 +433,28 @@ func purposes(ro *v1alpha1.Rollout) map[string]string {
 	return out
 }
 
+// Labels Argo Rollouts (and Ferry's rollout-controller) put on the
+// AnalysisRuns of a rollout: what each is for and, for a step's, which.
+const (
+	RolloutTypeLabel = "rollout-type"
+	StepIndexLabel   = "step-index"
+)
+
+// labelPurpose words the rollout-type label of a run; "" without one.
+func labelPurpose(labels map[string]string) string {
+	switch labels[RolloutTypeLabel] {
+	case "Step":
+		return strings.TrimSpace("step " + labels[StepIndexLabel])
+	case "Background":
+		return "background"
+	case "PrePromotion":
+		return "pre-promotion"
+	case "PostPromotion":
+		return "post-promotion"
+	}
+	return ""
+}
+
 func analysisRuns(ro *v1alpha1.Rollout, runs []v1alpha1.AnalysisRun) []AnalysisRunInfo {
 	named := purposes(ro)
 	var out []AnalysisRunInfo
@@ -438,8 +464,11 @@ func analysisRuns(ro *v1alpha1.Rollout, runs []v1alpha1.AnalysisRun) []AnalysisR
 		if !current && !ownedBy(ar.OwnerReferences, ro) {
 			continue
 		}
+		if p := labelPurpose(ar.Labels); p != "" {
+			purpose = p
+		}
 		info := AnalysisRunInfo{Name: ar.Name, Phase: string(ar.Status.Phase), Message: ar.Status.Message,
-			Created: ar.CreationTimestamp.Time, Purpose: purpose, Hash: ar.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]}
+			Created: ar.CreationTimestamp.Time, Purpose: purpose, Current: current, Hash: ar.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]}
 		if info.Phase == "" {
 			info.Phase = string(v1alpha1.AnalysisPhasePending)
 		}

@@ -2,8 +2,10 @@ package rollouts
 
 import (
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
+	. "github.com/onsi/gomega/gstruct"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -130,4 +132,33 @@ func TestDescribeBlueGreen(t *testing.T) {
 	g.Expect(in.ReplicaSets[2].Roles).To(BeEmpty())
 	g.Expect(in.ReplicaSets[2].Status).To(Equal("ScaledDown"))
 	g.Expect(in.Images).To(Equal([]ImageInfo{{Image: "app:2", Roles: []string{RolePreview}}, {Image: "app:1", Roles: []string{RoleStable, RoleActive}}}))
+}
+
+// TestDescribeAnalysisRuns: runs are the rollout's own, newest first, with
+// what each is for from its rollout-type label; the ones the status names
+// are current; a metric's last value is its newest measurement's.
+func TestDescribeAnalysisRuns(t *testing.T) {
+	g := NewWithT(t)
+	ro := canary(ptr.To[int32](2), w20, pause, v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{}})
+	ro.Status.Canary.CurrentStepAnalysisRunStatus = &v1alpha1.RolloutAnalysisRunStatus{Name: "web-new-2.1"}
+	run := func(name string, age time.Duration, owner types.UID, labels map[string]string) v1alpha1.AnalysisRun {
+		return v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels,
+			CreationTimestamp: metav1.NewTime(time.Unix(1e9, 0).Add(-age)),
+			OwnerReferences:   []metav1.OwnerReference{{Kind: v1alpha1.RolloutKind, Name: "web", UID: owner}}}}
+	}
+	step := map[string]string{RolloutTypeLabel: "Step", StepIndexLabel: "2"}
+	old := run("web-new-2", time.Hour, "u1", step)
+	old.Status.Phase = v1alpha1.AnalysisPhaseFailed
+	old.Status.MetricResults = []v1alpha1.MetricResult{{Name: "errors", Phase: v1alpha1.AnalysisPhaseFailed, Count: 2, Failed: 2,
+		Measurements: []v1alpha1.Measurement{{Value: "0.3"}, {Value: "0.4"}}}}
+	runs := []v1alpha1.AnalysisRun{old, run("web-new-2.1", time.Minute, "u1", step),
+		run("web-bg", 2*time.Hour, "u1", map[string]string{RolloutTypeLabel: "Background"}), run("other", 0, "u2", nil)}
+	in := Describe(ro, nil, runs)
+	g.Expect(in.AnalysisRuns).To(HaveLen(3))
+	g.Expect(in.AnalysisRuns[0]).To(MatchFields(IgnoreExtras, Fields{"Name": Equal("web-new-2.1"), "Phase": Equal("Pending"),
+		"Purpose": Equal("step 2"), "Current": BeTrue()}))
+	g.Expect(in.AnalysisRuns[1]).To(MatchFields(IgnoreExtras, Fields{"Name": Equal("web-new-2"), "Phase": Equal("Failed"), "Current": BeFalse()}))
+	g.Expect(in.AnalysisRuns[1].Metrics).To(Equal([]MetricInfo{{Name: "errors", Phase: "Failed", Count: 2, Failed: 2, LastValue: "0.4"}}))
+	g.Expect(in.AnalysisRuns[2].Purpose).To(Equal("background"))
+	g.Expect(in.Steps[2].State).To(Equal(StepCurrent))
 }

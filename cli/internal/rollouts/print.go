@@ -108,6 +108,9 @@ func Print(w io.Writer, in Info, age func(time.Time) string) error {
 			if ar.Purpose != "" {
 				head += "  (" + ar.Purpose + ")"
 			}
+			if ar.Current {
+				head += "  current"
+			}
 			head += "  " + age(ar.Created)
 			fmt.Fprintln(w, head)
 			if ar.Message != "" {

@@ -54,7 +54,7 @@ func TestRolloutGet(t *testing.T) {
 		`(?m)^    4  pause: 1m$`,
 		`(?m)^  2\s+` + canaryRS + `\s+canary\s+Healthy\s+1\s+1\s+1\s+1\s+\S+\s+nginx:1.28$`,
 		`(?m)^  1\s+` + stableRS + `\s+stable\s+Healthy\s+4\s+4\s+4\s+4\s+\S+\s+nginx:1.27$`,
-		`(?m)^  ✔ ` + run + `  Successful  \(background\)`,
+		`(?m)^  ✔ ` + run + `  Successful  \(background\)  current  `,
 		`(?m)^      metric error-rate: Successful, 3 measured, 3 successful, 0 failed, last value 0.012$`,
 	} {
 		g.Expect(r.out).To(MatchRegexp(line))

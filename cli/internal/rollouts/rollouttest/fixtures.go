@@ -90,7 +90,7 @@ func Canary(t testing.TB, c client.Client, ns, name string) *v1alpha1.Rollout {
 
 	run := &v1alpha1.AnalysisRun{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: runName, OwnerReferences: []metav1.OwnerReference{owner},
-			Labels: map[string]string{v1alpha1.DefaultRolloutUniqueLabelKey: CanaryHash}},
+			Labels: map[string]string{v1alpha1.DefaultRolloutUniqueLabelKey: CanaryHash, rollouts.RolloutTypeLabel: "Background"}},
 		Spec: v1alpha1.AnalysisRunSpec{Metrics: []v1alpha1.Metric{{Name: Metric, Interval: "30s", SuccessCondition: "result[0] < 0.05",
 			Provider: v1alpha1.MetricProvider{Prometheus: &v1alpha1.PrometheusMetric{Address: "http://prometheus:9090", Query: "error_rate"}}}}},
 	}
