@@ -95,6 +95,7 @@ func main() {
 }
 
 func run(name string, n int, out string) error {
+	loadAtStart = machineLoad()
 	sc, ok := scenarios[name]
 	if !ok {
 		return fmt.Errorf("unknown scenario %q; have %s", name, strings.Join(names(), ", "))
@@ -176,6 +177,19 @@ func run(name string, n int, out string) error {
 		res.Add(ctl+" CPU time", p.CPUTime().Round(time.Millisecond).String())
 	}
 	return writeReport(out, name, sc, n, res)
+}
+
+// loadAtStart is the machine's load average when the run began.
+var loadAtStart string
+
+// machineLoad returns the 1, 5 and 15 minute load averages from
+// /proc/loadavg, or "unknown".
+func machineLoad() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // defaultFlags leaves concurrency out (--default-flags).
@@ -276,9 +290,12 @@ func writeReport(out, name string, sc Scenario, n int, res *Result) error {
 		flags = "default flags"
 	}
 	fmt.Fprintf(&b, "# Ferry benchmark: %s\n\n%s (N=%d, %s)\n\n", name, sc.Doc, n, flags)
-	fmt.Fprintf(&b, "- date: %s\n- machine: %s, %s/%s, %d CPUs\n- Go: %s\n- control plane: %s\n\n",
+	fmt.Fprintf(&b, "- date: %s\n- machine: %s, %s/%s, %d CPUs\n- Go: %s\n- control plane: %s\n",
 		time.Now().UTC().Format(time.RFC3339), host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
 		runtime.Version(), filepath.Base(os.Getenv("FERRY_CLUSTER_BINS")))
+	// The machine may be shared: the load says how far the times are
+	// upper bounds.
+	fmt.Fprintf(&b, "- load average (1, 5, 15 min) at the start: %s; at the end: %s\n\n", loadAtStart, machineLoad())
 	b.WriteString("| figure | value |\n|---|---|\n")
 	for _, r := range res.Rows {
 		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
