@@ -383,6 +383,26 @@ func (r *Reconciler) rollOutBlueGreen(ctx context.Context, s *scope) error {
 	return r.scaleBlueGreen(ctx, s, v)
 }
 
+// activeScale is the scale subresource's view of a blue-green: the pods
+// and the selector of the ReplicaSet the active Service selects, as Argo
+// Rollouts reports them, so that an autoscaler counts the pods that take
+// the traffic and not a preview or an old ReplicaSet waiting to go.
+func activeScale(s *scope) (int32, string) {
+	hash := s.ro.Status.BlueGreen.ActiveSelector
+	sel := s.selector.DeepCopy()
+	if sel.MatchLabels == nil {
+		sel.MatchLabels = map[string]string{}
+	}
+	sel.MatchLabels[v1alpha1.DefaultRolloutUniqueLabelKey] = hash
+	replicas := int32(0)
+	for _, rs := range append([]*appsv1.ReplicaSet{s.newRS}, s.olds...) {
+		if rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == hash {
+			replicas = rs.Status.Replicas
+		}
+	}
+	return replicas, metav1.FormatLabelSelector(sel)
+}
+
 // scaleDownDelay is scaleDownDelaySeconds, 30 s when unset.
 func scaleDownDelay(ro *v1alpha1.Rollout) time.Duration {
 	if d := ro.Spec.Strategy.BlueGreen.ScaleDownDelaySeconds; d != nil {

@@ -250,6 +250,9 @@ func TestBlueGreenAutoPromotionAndScaleDownDelay(t *testing.T) {
 	}, timeout).Should(Succeed())
 	got := expectActive(t, ro)
 	g.Expect(got.Status.Replicas).To(Equal(int32(6)), "the old pods are still up: message %s", got.Status.Message)
+	// The scale subresource counts the active pods only, as Argo Rollouts does.
+	g.Expect(got.Status.HPAReplicas).To(Equal(int32(3)))
+	g.Expect(got.Status.Selector).To(Equal("app=web," + v1alpha1.DefaultRolloutUniqueLabelKey + "=" + got.Status.CurrentPodHash))
 	g.Expect(conditions.IsFalse(got, v1alpha1.RolloutCompleted)).To(BeTrue())
 	oldRS := replicaSetOf(g, got, old)
 	g.Expect(*oldRS.Spec.Replicas).To(Equal(int32(3)))

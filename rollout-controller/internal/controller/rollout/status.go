@@ -85,6 +85,9 @@ func (r *Reconciler) report(s *scope) error {
 	st.HPAReplicas = st.Replicas
 	st.CurrentPodHash = s.hash
 	st.Selector = metav1.FormatLabelSelector(s.selector)
+	if ro.Spec.Strategy.BlueGreen != nil {
+		st.HPAReplicas, st.Selector = activeScale(s)
+	}
 
 	setCondition(ro, v1alpha1.RolloutAvailable, st.AvailableReplicas >= desired, AvailableReason,
 		fmt.Sprintf("%d of %d replicas are available", st.AvailableReplicas, desired))
