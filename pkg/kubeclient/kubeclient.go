@@ -303,8 +303,10 @@ func (t *Target) PollerWith(readers ...func(apimeta.RESTMapper) engine.StatusRea
 }
 
 // customStatusReaders adds Flux's Job reader, so a Job counts as healthy
-// when it completes rather than when it exists, and the rules for secret
-// operators' objects (ExternalSecret, SealedSecret) that kstatus cannot read.
+// when it completes rather than when it exists, the rules for secret
+// operators' objects (ExternalSecret, SealedSecret) that kstatus cannot read,
+// and the Rollout reader, which waits for a Rollout to see its workloadRef
+// Deployment's change.
 func customStatusReaders(mapper apimeta.RESTMapper) []engine.StatusReader {
-	return []engine.StatusReader{statusreaders.NewCustomJobStatusReader(mapper), health.Reader(mapper)}
+	return []engine.StatusReader{statusreaders.NewCustomJobStatusReader(mapper), health.Reader(mapper), health.RolloutReader(mapper)}
 }

@@ -2,13 +2,16 @@ package rollouts
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	kstatus "github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,6 +32,9 @@ import (
 // plugin writes it finishes the rollout and the Kustomization is Ready on
 // the new revision. A third commit aborted at its pause makes the
 // Rollout Degraded and the Kustomization's health check fail, naming it.
+// At each phase kstatus reads the Rollout alone as every Flux tool does:
+// Current when Healthy, InProgress when paused, Failed when Degraded, with
+// status.observedGeneration at the Rollout's generation.
 func TestCanaryFromGit(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -45,6 +51,7 @@ func TestCanaryFromGit(t *testing.T) {
 		g.Expect(o.service(g, "web-stable").Spec.Selector).To(HaveKeyWithValue(rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, first.Status.StableRS))
 	}, timeout, 250*time.Millisecond).Should(Succeed())
 	g.Expect(condition(o.kustomization(g).Status.Conditions, kustomizev1.HealthyCondition)).To(HavePrefix("True"))
+	g.Expect(kstatusOf(g, o)).To(HavePrefix("Current"), "kstatus of a Healthy Rollout")
 
 	// Field ownership: a reconcile of the Kustomization after the
 	// rollout-controller scaled the Deployment and set the selectors
@@ -83,6 +90,7 @@ func TestCanaryFromGit(t *testing.T) {
 		g.Expect(condition(ks.Status.Conditions, fluxmeta.ReadyCondition)).To(HavePrefix("Unknown"))
 	}, timeout, 250*time.Millisecond).Should(Succeed())
 	g.Expect(paused.Status.CurrentPodHash).NotTo(Equal(first.Status.StableRS))
+	g.Expect(kstatusOf(g, o)).To(HavePrefix("InProgress: rollout is paused"), "kstatus of a paused Rollout")
 	g.Expect(o.deployment(g).Spec.Replicas).To(HaveValue(BeZero()))
 
 	// Promote as `kubectl argo rollouts promote` does: clear the pause
@@ -123,6 +131,7 @@ func TestCanaryFromGit(t *testing.T) {
 		g.Expect(ready).To(ContainSubstring("Rollout/" + o.ns + "/web"))
 		g.Expect(ready).To(ContainSubstring("rollout aborted"))
 	}, timeout, 250*time.Millisecond).Should(Succeed())
+	g.Expect(kstatusOf(g, o)).To(HavePrefix("Failed: rollout aborted"), "kstatus of a Degraded Rollout")
 	g.Expect(o.deployment(g).Spec.Replicas).To(HaveValue(BeZero()))
 	g.Expect(o.service(g, "web-canary").Spec.Selector).To(HaveKeyWithValue(rolloutsv1alpha1.DefaultRolloutUniqueLabelKey, o.rollout(g).Status.StableRS))
 }
@@ -170,4 +179,19 @@ func (w *readyWatch) stop() []string {
 	}
 	w.wg.Wait()
 	return w.seen
+}
+
+// kstatusOf is the Rollout's health as kstatus computes it from the
+// object alone, as every kstatus reader (a Kustomization's health check,
+// `flux`, `kubectl wait`) does, with its observedGeneration checked
+// against its generation: "Status: message".
+func kstatusOf(g Gomega, o *gitops) string {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(rolloutsv1alpha1.GroupVersion.WithKind("Rollout"))
+	g.Expect(env.Client.Get(context.Background(), o.key("web"), u)).To(Succeed())
+	og, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+	g.Expect(og).To(Equal(u.GetGeneration()), "status.observedGeneration")
+	res, err := kstatus.Compute(u)
+	g.Expect(err).NotTo(HaveOccurred())
+	return fmt.Sprintf("%s: %s", res.Status, res.Message)
 }

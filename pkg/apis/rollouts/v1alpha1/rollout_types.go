@@ -577,6 +577,14 @@ type RolloutStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
+	// workloadObservedGeneration is the generation of the workloadRef's
+	// Deployment whose template the status describes. A change of that
+	// Deployment does not change the Rollout's generation, so health
+	// checks compare this with the Deployment's to tell a status that has
+	// not seen the change yet from one that has.
+	// +optional
+	WorkloadObservedGeneration int64 `json:"workloadObservedGeneration,omitempty"`
+
 	// conditions are Argo Rollouts' Progressing, Available, Paused,
 	// Healthy, Completed, InvalidSpec and ReplicaFailure, plus Ready
 	// (with Reconciling and Stalled while true) for kstatus.

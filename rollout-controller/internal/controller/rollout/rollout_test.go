@@ -93,6 +93,11 @@ func TestWorkloadRef(t *testing.T) {
 		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(deploy), d)).To(Succeed())
 		g.Expect(*d.Spec.Replicas).To(BeZero())
 		g.Expect(d.Status.Replicas).To(BeZero())
+		// The status says which generation of the Deployment it describes,
+		// the scale-down included, for health checks to compare.
+		got := &v1alpha1.Rollout{}
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(ro), got)).To(Succeed())
+		g.Expect(got.Status.WorkloadObservedGeneration).To(Equal(d.Generation))
 	}, timeout).Should(Succeed())
 
 	// A new image in the Deployment is a new template for the rollout.
@@ -103,6 +108,9 @@ func TestWorkloadRef(t *testing.T) {
 		got, rs := expectHealthyG(g, ro, 4)
 		g.Expect(rs.Spec.Template.Spec.Containers[0].Image).To(Equal("api:8"))
 		g.Expect(got.Status.StableRS).To(Equal(got.Status.CurrentPodHash))
+		d := &appsv1.Deployment{}
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(deploy), d)).To(Succeed())
+		g.Expect(got.Status.WorkloadObservedGeneration).To(Equal(d.Generation))
 	}, timeout, 200*time.Millisecond).Should(Succeed())
 }
 

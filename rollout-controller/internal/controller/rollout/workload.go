@@ -59,6 +59,11 @@ func (r *Reconciler) resolveWorkload(ctx context.Context, s *scope) error {
 		if err := r.scaleDownWorkload(ctx, ro, d); err != nil {
 			return err
 		}
+		// The status now describes this generation of the Deployment (its
+		// own scale-down included), which health checks compare with the
+		// Deployment's: a new template there does not change the Rollout's
+		// generation.
+		ro.Status.WorkloadObservedGeneration = d.Generation
 	default:
 		return outcome.StallErr(InvalidSpecReason, fmt.Errorf("one of spec.template and spec.workloadRef must be set"))
 	}
