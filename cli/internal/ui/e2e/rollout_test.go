@@ -2,13 +2,20 @@ package e2e
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ferrycd/ferry/cli/internal/rollouts/rollouttest"
+	"github.com/ferrycd/ferry/cli/internal/ui"
 	"github.com/ferrycd/ferry/pkg/apis/rollouts/v1alpha1"
+	"github.com/ferrycd/ferry/test/harness"
 	"github.com/ferrycd/ferry/test/suite"
 )
 
@@ -61,4 +68,43 @@ func TestRolloutPage(t *testing.T) {
 	press(t, ctx, `button[formaction$="/retry"]`)
 	eventuallyText(t, ctx, ".flash", ContainSubstring("rollout 'web' retried"))
 	g.Expect(read().Status.Abort).To(BeFalse())
+}
+
+// TestRolloutPageForbidden: a user who may read Rollouts but not patch
+// their status sees the page and gets Promote refused with the verb and
+// resource, and the rollout is left as it was.
+func TestRolloutPageForbidden(t *testing.T) {
+	g := NewWithT(t)
+	bg := context.Background()
+	c := testCluster.Client
+	ns := suite.NewNamespace(t, c, "ui-ro-")
+	before := rollouttest.Canary(t, c, ns, "web")
+	name := "ro-viewer-" + ns
+	g.Expect(c.Create(bg, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: harness.Namespace}})).To(Succeed())
+	g.Expect(c.Create(bg, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "ro-viewer", Namespace: ns},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"rollouts", "analysisruns"},
+			Verbs: []string{"get", "list", "watch"}}, {APIGroups: []string{"apps"}, Resources: []string{"replicasets"}, Verbs: []string{"list"}}},
+	})).To(Succeed())
+	g.Expect(c.Create(bg, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "ro-viewer", Namespace: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "ro-viewer"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: harness.Namespace}},
+	})).To(Succeed())
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	g.Expect(harness.ServiceAccountKubeconfig(bg, testCluster, name, kubeconfig)).To(Succeed())
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	g.Expect(err).NotTo(HaveOccurred())
+	srv, err := ui.New(bg, ui.Options{Targets: []ui.Target{{Name: "team", Config: cfg, Namespaces: []string{ns}}}})
+	g.Expect(err).NotTo(HaveOccurred())
+	hs := serve(t, srv)
+
+	ctx := tab(t)
+	g.Expect(do(ctx, chromedp.Navigate(hs.URL+"/c/team/Rollout/"+ns+"/web"))).To(Succeed())
+	eventuallyText(t, ctx, ".rollout .ro-step", Equal("1/6"))
+	eventuallyText(t, ctx, "table.replicasets", ContainSubstring("web-"+rollouttest.CanaryHash))
+	press(t, ctx, `button[formaction$="/promote"]`)
+	eventuallyText(t, ctx, ".error", And(ContainSubstring("forbidden by RBAC"), ContainSubstring("patch"),
+		ContainSubstring("rollouts/status"), ContainSubstring("namespace "+ns)))
+	ro := &v1alpha1.Rollout{}
+	g.Expect(c.Get(bg, clientKey(ns, "web"), ro)).To(Succeed())
+	g.Expect(ro.Status).To(Equal(before.Status))
 }
