@@ -143,7 +143,7 @@ chromium: ## Install Debian's chromium for the UI's browser tests, benchmark and
 .PHONY: screenshots
 screenshots: chromium ## Write a PNG of each page of the web UI to docs/screenshots (runs the UI's browser tests).
 	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)"; \
-	cd cli && FERRY_SCREENSHOTS=$(CURDIR)/docs/screenshots go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) -run 'TestBrowseDiffReconcile|TestNamespaceScopedUser' ./internal/ui/e2e/
+	cd cli && FERRY_SCREENSHOTS=$(CURDIR)/docs/screenshots go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) -run 'TestBrowseDiffReconcile|TestNamespaceScopedUser|TestRolloutPage$$' ./internal/ui/e2e/
 
 .PHONY: bench
 bench: $(if $(filter ui,$(SCENARIO)),chromium) ## Run the benchmark harness (SCENARIO=name N=size) and write a report.
