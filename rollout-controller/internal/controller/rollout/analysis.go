@@ -126,6 +126,11 @@ func (a *Analysis) Analyze(ctx context.Context, ro *v1alpha1.Rollout, purpose st
 	}
 	field := slot.status(&ro.Status)
 	prev := *field
+	if prev == nil {
+		if prev, err = a.liveRecord(ctx, ro, slot); err != nil {
+			return "", "", err
+		}
+	}
 	run, err := a.recorded(ctx, ro, prev, slot, hash)
 	if err != nil {
 		return "", "", err
@@ -149,6 +154,23 @@ func (a *Analysis) Analyze(ctx context.Context, ro *v1alpha1.Rollout, purpose st
 		a.event(ro, slot, now)
 	}
 	return phase, runMessage(now), nil
+}
+
+// liveRecord is the slot's record in the rollout as the API server has
+// it. A reconcile that read the rollout from a cache that has not seen
+// the last status write yet would otherwise not know the run that write
+// recorded, find its name taken by a run that may have completed since,
+// and start a second one; so a run is only created when the live status
+// records none either.
+func (a *Analysis) liveRecord(ctx context.Context, ro *v1alpha1.Rollout, slot analysisSlot) (*v1alpha1.RolloutAnalysisRunStatus, error) {
+	live := &v1alpha1.Rollout{}
+	if err := a.reader().Get(ctx, client.ObjectKeyFromObject(ro), live); err != nil {
+		return nil, fmt.Errorf("reading the rollout: %w", err)
+	}
+	if live.UID != ro.UID || live.ResourceVersion == ro.ResourceVersion {
+		return nil, nil
+	}
+	return *slot.status(&live.Status), nil
 }
 
 // recorded is the run the status records for the slot if it may be

@@ -106,20 +106,29 @@ func expectRolledBack(t *testing.T, ro *v1alpha1.Rollout, stable, runName string
 	return got
 }
 
+// startAnalysisStep creates, in a new namespace, the AnalysisTemplate
+// error-rate of metric and a rollout of replicas whose canary steps are
+// setWeight 50 and an analysis of error-rate, starts an update and waits
+// for the step's run. It returns the rollout, its stable hash and the run.
+func startAnalysisStep(t *testing.T, prefix string, replicas int32, metric v1alpha1.Metric) (*v1alpha1.Rollout, string, *v1alpha1.AnalysisRun) {
+	t.Helper()
+	ns := suite.NewNamespace(t, env.Client, prefix)
+	newTemplate(t, ns, "error-rate", nil, metric)
+	ro := newRollout(ns, "web", replicas, "web:1", withCanary(
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
+		analysisStep(nil, "error-rate"),
+	))
+	stable := startRollout(t, ro)
+	_, run := stepRun(t, ro, 1)
+	return ro, stable, run
+}
+
 // TestAnalysisStepPasses: an analysis step whose Prometheus query stays
 // under the threshold succeeds and the canary goes on to the end.
 func TestAnalysisStepPasses(t *testing.T) {
 	g := NewWithT(t)
 	prom := prometheus.Start(t, prometheus.Healthy)
-	ns := suite.NewNamespace(t, env.Client, "analysis-pass-")
-	newTemplate(t, ns, "error-rate", nil, errorRateMetric(prom, 2, "1s", 0))
-	ro := newRollout(ns, "web", 4, "web:1", withCanary(
-		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](25)},
-		analysisStep(nil, "error-rate"),
-		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
-	))
-	stable := startRollout(t, ro)
-	_, run := stepRun(t, ro, 1)
+	ro, stable, run := startAnalysisStep(t, "analysis-pass-", 4, errorRateMetric(prom, 2, "1s", 0))
 	got, _ := expectHealthy(t, ro, 4)
 	g.Expect(got.Status.StableRS).NotTo(Equal(stable))
 	g.Expect(got.Status.Canary.CurrentStepAnalysisRunStatus).To(BeNil())
@@ -138,14 +147,7 @@ func TestAnalysisStepPasses(t *testing.T) {
 func TestAnalysisStepFailsAndRetry(t *testing.T) {
 	g := NewWithT(t)
 	prom := prometheus.Start(t, prometheus.Failing)
-	ns := suite.NewNamespace(t, env.Client, "analysis-fail-")
-	newTemplate(t, ns, "error-rate", nil, errorRateMetric(prom, 2, "1s", 0))
-	ro := newRollout(ns, "web", 4, "web:1", withCanary(
-		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
-		analysisStep(nil, "error-rate"),
-	))
-	stable := startRollout(t, ro)
-	_, run := stepRun(t, ro, 1)
+	ro, stable, run := startAnalysisStep(t, "analysis-fail-", 4, errorRateMetric(prom, 2, "1s", 0))
 	got := expectRolledBack(t, ro, stable, run.Name, 4)
 	g.Expect(got.Status.Canary.CurrentStepAnalysisRunStatus).To(HaveField("Status", v1alpha1.AnalysisPhaseFailed))
 	g.Expect(getRun(g, ro, run.Name).Status.Phase).To(Equal(v1alpha1.AnalysisPhaseFailed))
@@ -158,14 +160,29 @@ func TestAnalysisStepFailsAndRetry(t *testing.T) {
 			ContainSubstring("AnalysisRun "+run.Name), ContainSubstring(`"error-rate"`), ContainSubstring(value))))
 	}, timeout).Should(Succeed())
 
+	g.Expect(runNames(g, ro)).To(ConsistOf(run.Name))
+
 	prom.SetErrorRate(t, prometheus.Healthy)
 	patchStatus(t, ro, `{"status":{"abort":false}}`)
-	_, retry := stepRun(t, ro, 1)
+	_, retry := stepRun(t, ro, 1, run.Name)
 	g.Expect(retry.Name).To(Equal(run.Name + ".1"))
 	got, _ = expectHealthy(t, ro, 4)
 	g.Expect(got.Status.StableRS).NotTo(Equal(stable))
-	g.Expect(getRun(g, ro, retry.Name).Status.Phase).To(Equal(v1alpha1.AnalysisPhaseSuccessful))
+	retried := getRun(g, ro, retry.Name)
+	g.Expect(retried.Status.Phase).To(Equal(v1alpha1.AnalysisPhaseSuccessful), "%+v", retried.Status)
 	g.Expect(getRun(g, ro, run.Name).Status.Phase).To(Equal(v1alpha1.AnalysisPhaseFailed))
+	g.Expect(runNames(g, ro)).To(ConsistOf(run.Name, retry.Name))
+}
+
+// runNames are the names of the AnalysisRuns in the rollout's namespace.
+func runNames(g Gomega, ro *v1alpha1.Rollout) []string {
+	var list v1alpha1.AnalysisRunList
+	g.Expect(env.Client.List(ctx(), &list, client.InNamespace(ro.Namespace))).To(Succeed())
+	var names []string
+	for _, r := range list.Items {
+		names = append(names, r.Name)
+	}
+	return names
 }
 
 // TestAnalysisFailureLimit: with failureLimit 1 one failed measurement is
@@ -184,14 +201,7 @@ func TestAnalysisFailureLimit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 			srv := newRateServer(t, tt.rates...)
-			ns := suite.NewNamespace(t, env.Client, "analysis-limit-")
-			newTemplate(t, ns, "error-rate", nil, webRateMetric(srv, 3, 1, false))
-			ro := newRollout(ns, "web", 2, "web:1", withCanary(
-				v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
-				analysisStep(nil, "error-rate"),
-			))
-			stable := startRollout(t, ro)
-			_, run := stepRun(t, ro, 1)
+			ro, stable, run := startAnalysisStep(t, "analysis-limit-", 2, webRateMetric(srv, 3, 1, false))
 			if !tt.promote {
 				expectRolledBack(t, ro, stable, run.Name, 2)
 				run = getRun(g, ro, run.Name)
@@ -214,14 +224,7 @@ func TestAnalysisFailureLimit(t *testing.T) {
 func TestAnalysisInconclusivePauses(t *testing.T) {
 	g := NewWithT(t)
 	srv := newRateServer(t, 0.1)
-	ns := suite.NewNamespace(t, env.Client, "analysis-inconclusive-")
-	newTemplate(t, ns, "error-rate", nil, webRateMetric(srv, 1, 0, true))
-	ro := newRollout(ns, "web", 2, "web:1", withCanary(
-		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
-		analysisStep(nil, "error-rate"),
-	))
-	startRollout(t, ro)
-	_, run := stepRun(t, ro, 1)
+	ro, _, run := startAnalysisStep(t, "analysis-inconclusive-", 2, webRateMetric(srv, 1, 0, true))
 	g.Eventually(func(g Gomega) {
 		got := getRollout(g, client.ObjectKeyFromObject(ro))
 		g.Expect(got.Status.Phase).To(Equal(v1alpha1.RolloutPhasePaused), "message: %s", got.Status.Message)

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -85,19 +86,24 @@ func startRollout(t *testing.T, ro *v1alpha1.Rollout) string {
 	return stable
 }
 
-// stepRun waits for the rollout to record an AnalysisRun for step index
-// and returns the rollout and that run.
-func stepRun(t *testing.T, ro *v1alpha1.Rollout, index int32) (*v1alpha1.Rollout, *v1alpha1.AnalysisRun) {
+// stepRun waits for the rollout to record an AnalysisRun of this revision
+// for step index, other than the runs named in not, and returns the
+// rollout and that run. It does not wait for the rollout to be at the
+// step: a run that fails at once aborts the rollout back to step 0, and
+// the status goes on recording it.
+func stepRun(t *testing.T, ro *v1alpha1.Rollout, index int32, not ...string) (*v1alpha1.Rollout, *v1alpha1.AnalysisRun) {
 	t.Helper()
 	var got *v1alpha1.Rollout
 	run := &v1alpha1.AnalysisRun{}
 	NewWithT(t).Eventually(func(g Gomega) {
 		got = getRollout(g, client.ObjectKeyFromObject(ro))
-		g.Expect(got.Status.CurrentStepIndex).To(HaveValue(Equal(index)), "phase %s: %s", got.Status.Phase, got.Status.Message)
 		s := got.Status.Canary.CurrentStepAnalysisRunStatus
-		g.Expect(s).NotTo(BeNil(), "message: %s", got.Status.Message)
+		g.Expect(s).NotTo(BeNil(), "phase %s: %s", got.Status.Phase, got.Status.Message)
+		g.Expect(not).NotTo(ContainElement(s.Name))
 		g.Expect(env.Client.Get(ctx(), client.ObjectKey{Namespace: ro.Namespace, Name: s.Name}, run)).To(Succeed())
-	}, timeout, 200*time.Millisecond).Should(Succeed())
+		g.Expect(run.Labels).To(HaveKeyWithValue(StepIndexLabel, fmt.Sprint(index)))
+		g.Expect(run.Labels).To(HaveKeyWithValue(v1alpha1.DefaultRolloutUniqueLabelKey, got.Status.CurrentPodHash))
+	}, timeout, 100*time.Millisecond).Should(Succeed())
 	return got, run
 }
 
@@ -261,7 +267,7 @@ func TestAnalysisRunsTerminated(t *testing.T) {
 	terminated(first.Name)
 
 	patchStatus(t, ro, `{"status":{"abort":false}}`)
-	_, retry := stepRun(t, ro, 1)
+	_, retry := stepRun(t, ro, 1, first.Name)
 	g.Expect(retry.Name).To(Equal(first.Name + ".1"))
 	g.Expect(retry.Spec.Terminate).To(BeFalse())
 

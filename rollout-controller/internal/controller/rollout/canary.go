@@ -260,19 +260,26 @@ func backgroundAnalysis(st *v1alpha1.RolloutStatus, in canaryInput, analyze anal
 	if err != nil {
 		return true, err
 	}
+	return holdOnVerdict(st, "background analysis", phase, msg, in.Now, v), nil
+}
+
+// holdOnVerdict applies an analysis verdict that stops the steps: an
+// Inconclusive run pauses the rollout until promoted, a Failed or Error
+// run aborts it with a message naming the run. It reports whether it did.
+func holdOnVerdict(st *v1alpha1.RolloutStatus, what string, phase v1alpha1.AnalysisPhase, msg string, now time.Time, v *canaryVerdict) bool {
 	switch phase {
 	case v1alpha1.AnalysisPhaseInconclusive:
 		st.PauseConditions = append(st.PauseConditions,
-			v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: in.Now}})
+			v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: now}})
 		st.ControllerPause = true
 		v.Pause = string(v1alpha1.PauseReasonInconclusiveAnalysis)
-		return true, nil
+		return true
 	case v1alpha1.AnalysisPhaseFailed, v1alpha1.AnalysisPhaseError:
 		st.Abort = true
-		v.Aborted, v.Message = true, fmt.Sprintf("background analysis %s: %s", phase, msg)
-		return true, nil
+		v.Aborted, v.Message = true, fmt.Sprintf("%s %s: %s", what, phase, msg)
+		return true
 	}
-	return false, nil
+	return false
 }
 
 // pauseDone handles a pause step: the first time it adds a CanaryPauseStep
@@ -327,23 +334,13 @@ func analysisDone(st *v1alpha1.RolloutStatus, purpose string, a *v1alpha1.Rollou
 	if err != nil {
 		return false, err
 	}
-	switch phase {
-	case v1alpha1.AnalysisPhaseSuccessful:
+	switch {
+	case phase == v1alpha1.AnalysisPhaseSuccessful:
 		return true, nil
-	case v1alpha1.AnalysisPhaseInconclusive:
-		st.PauseConditions = append(st.PauseConditions,
-			v1alpha1.PauseCondition{Reason: v1alpha1.PauseReasonInconclusiveAnalysis, StartTime: metav1.Time{Time: now}})
-		st.ControllerPause = true
-		v.Pause = string(v1alpha1.PauseReasonInconclusiveAnalysis)
-		return false, nil
-	case v1alpha1.AnalysisPhaseFailed, v1alpha1.AnalysisPhaseError:
-		st.Abort = true
-		v.Aborted, v.Message = true, fmt.Sprintf("analysis %s: %s", phase, msg)
-		return false, nil
-	default:
+	case !holdOnVerdict(st, "analysis", phase, msg, now, v):
 		v.Message = fmt.Sprintf("analysis is %s: %s", phase, msg)
-		return false, nil
 	}
+	return false, nil
 }
 
 // weightsAt is the canary's weight and replica targets at step index:
