@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	goruntime "runtime"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -67,7 +64,7 @@ func runRollouts(ctx context.Context, env *Env) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{}
-	res.Add("machine load average (1, 5, 15 min) when the scenario started", loadAverage())
+	res.Add("machine load average (1, 5, 15 min) when the Rollouts were created", machineLoad())
 	start := time.Now()
 	for i := range env.N {
 		if err := c.Create(ctx, benchRollout(ns, fmt.Sprintf("web-%04d", i))); err != nil {
@@ -119,7 +116,7 @@ func runRollouts(ctx context.Context, env *Env) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Add("machine load average (1, 5, 15 min) when the canaries ended", loadAverage())
+	res.Add("machine load average (1, 5, 15 min) when the canaries ended", machineLoad())
 	res.Add(fmt.Sprintf("the bench's image patches of the %d Rollouts took", env.N), patched.Round(time.Millisecond).String())
 	for i, name := range rolloutStepNames {
 		var ds []time.Duration
@@ -246,16 +243,3 @@ func rolloutsClient(env *Env) (client.WithWatch, error) {
 	return client.NewWithWatch(&cfg, client.Options{Scheme: scheme})
 }
 
-// loadAverage is the machine's 1, 5 and 15 minute load averages, so a
-// report from the shared machine says how busy it was.
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(data))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], ", ") + fmt.Sprintf(" on %d CPUs", goruntime.NumCPU())
-}
