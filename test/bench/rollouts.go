@@ -242,4 +242,3 @@ func rolloutsClient(env *Env) (client.WithWatch, error) {
 	cfg.QPS, cfg.Burst = 500, 1000
 	return client.NewWithWatch(&cfg, client.Options{Scheme: scheme})
 }
-
