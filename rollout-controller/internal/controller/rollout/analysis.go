@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -501,44 +502,86 @@ func (a *Analysis) reader() client.Reader {
 	return a.Client
 }
 
-// +kubebuilder:rbac:groups=argoproj.io,resources=analysisruns,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=argoproj.io,resources=analysisruns,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=argoproj.io,resources=analysistemplates;clusteranalysistemplates,verbs=get;list;watch
 
-// terminateAnalysisRuns stops the rollout's AnalysisRuns that are no
-// longer needed: every one the status does not record (the rollout moved
-// past the step, a new revision started, the canary was promoted), and
-// every one of an aborted rollout. Terminated runs end with what they
-// measured; a run already decided is left alone.
-func (r *Reconciler) terminateAnalysisRuns(ctx context.Context, s *scope) error {
+// Argo Rollouts' defaults of analysis.successfulRunHistoryLimit and
+// analysis.unsuccessfulRunHistoryLimit: how many decided runs a rollout
+// keeps besides those its status records, so that runs do not pile up
+// with every revision.
+const (
+	successfulRunHistory   = 5
+	unsuccessfulRunHistory = 5
+)
+
+// cleanUpAnalysisRuns stops the rollout's AnalysisRuns that are no longer
+// needed: every one the status does not record (the rollout moved past
+// the step, a new revision started, the canary was promoted), and every
+// one of an aborted rollout. Terminated runs end with what they measured.
+// Of the decided runs the status does not record it keeps the newest
+// successfulRunHistory Successful and unsuccessfulRunHistory others, and
+// deletes the rest.
+func (r *Reconciler) cleanUpAnalysisRuns(ctx context.Context, s *scope) error {
 	if r.Analysis == nil {
 		return nil
 	}
 	ro := s.ro
-	keep := map[string]bool{}
-	if !ro.Status.Abort {
-		for _, rs := range []*v1alpha1.RolloutAnalysisRunStatus{
-			ro.Status.Canary.CurrentStepAnalysisRunStatus, ro.Status.Canary.CurrentBackgroundAnalysisRunStatus,
-			ro.Status.BlueGreen.PrePromotionAnalysisRunStatus, ro.Status.BlueGreen.PostPromotionAnalysisRunStatus,
-		} {
-			if rs != nil {
-				keep[rs.Name] = true
-			}
+	recorded := map[string]bool{}
+	for _, rs := range []*v1alpha1.RolloutAnalysisRunStatus{
+		ro.Status.Canary.CurrentStepAnalysisRunStatus, ro.Status.Canary.CurrentBackgroundAnalysisRunStatus,
+		ro.Status.BlueGreen.PrePromotionAnalysisRunStatus, ro.Status.BlueGreen.PostPromotionAnalysisRunStatus,
+	} {
+		if rs != nil {
+			recorded[rs.Name] = true
 		}
 	}
 	var list v1alpha1.AnalysisRunList
 	if err := r.Client.List(ctx, &list, client.InNamespace(ro.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing AnalysisRuns: %w", err)
 	}
+	var successful, unsuccessful []*v1alpha1.AnalysisRun
 	for i := range list.Items {
 		run := &list.Items[i]
-		if keep[run.Name] || run.Spec.Terminate || run.Status.Phase.Completed() || !metav1.IsControlledBy(run, ro) {
-			continue
+		switch {
+		case !metav1.IsControlledBy(run, ro) || !run.DeletionTimestamp.IsZero():
+		case run.Status.Phase.Completed() && !recorded[run.Name]:
+			if run.Status.Phase == v1alpha1.AnalysisPhaseSuccessful {
+				successful = append(successful, run)
+			} else {
+				unsuccessful = append(unsuccessful, run)
+			}
+		case !run.Status.Phase.Completed() && !run.Spec.Terminate && (ro.Status.Abort || !recorded[run.Name]):
+			stop := &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: run.Namespace, Name: run.Name}}
+			patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"terminate":true}}`))
+			if err := r.Client.Patch(ctx, stop, patch); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("terminating AnalysisRun '%s': %w", run.Name, err)
+			}
 		}
-		stop := &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: run.Namespace, Name: run.Name}}
-		patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"terminate":true}}`))
-		if err := r.Client.Patch(ctx, stop, patch); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("terminating AnalysisRun '%s': %w", run.Name, err)
+	}
+	for _, old := range [][]*v1alpha1.AnalysisRun{
+		beyondHistory(successful, successfulRunHistory), beyondHistory(unsuccessful, unsuccessfulRunHistory),
+	} {
+		for _, run := range old {
+			err := r.Client.Delete(ctx, &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: run.Namespace, Name: run.Name}},
+				client.Preconditions{UID: &run.UID})
+			if client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("deleting old AnalysisRun '%s': %w", run.Name, err)
+			}
 		}
 	}
 	return nil
+}
+
+// beyondHistory is what is left of runs after the newest keep.
+func beyondHistory(runs []*v1alpha1.AnalysisRun, keep int) []*v1alpha1.AnalysisRun {
+	if len(runs) <= keep {
+		return nil
+	}
+	slices.SortFunc(runs, func(a, b *v1alpha1.AnalysisRun) int {
+		if c := b.CreationTimestamp.Compare(a.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Name, a.Name)
+	})
+	return runs[keep:]
 }

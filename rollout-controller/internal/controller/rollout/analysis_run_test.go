@@ -310,3 +310,34 @@ func TestBackgroundAnalysis(t *testing.T) {
 		g.Expect(run.Status.Phase).To(Equal(v1alpha1.AnalysisPhaseSuccessful))
 	}, timeout).Should(Succeed())
 }
+
+// TestAnalysisRunHistory: of the decided runs a rollout no longer needs,
+// the newest five successful ones are kept (Argo Rollouts' default) and
+// older ones deleted, so runs do not pile up with every revision.
+func TestAnalysisRunHistory(t *testing.T) {
+	g := NewWithT(t)
+	srv := newRateServer(t, 0.01)
+	ro, _, _ := startAnalysisStep(t, "analysis-history-", 2, webRateMetric(srv, 1, 0, false))
+	expectHealthy(t, ro, 2)
+	for i := 3; i <= 8; i++ {
+		got := getRollout(g, client.ObjectKeyFromObject(ro))
+		suite.Edit(t, env.Client, got, func(r *v1alpha1.Rollout) {
+			r.Spec.Template.Spec.Containers[0].Image = fmt.Sprintf("web:%d", i)
+		}, timeout)
+		g.Eventually(func(g Gomega) {
+			got, rs := expectHealthyG(g, ro, 2)
+			g.Expect(got.Generation).To(Equal(got.Status.ObservedGeneration))
+			g.Expect(rs.Spec.Template.Spec.Containers[0].Image).To(Equal(fmt.Sprintf("web:%d", i)))
+		}, timeout, 200*time.Millisecond).Should(Succeed())
+	}
+	g.Eventually(func(g Gomega) {
+		var list v1alpha1.AnalysisRunList
+		g.Expect(env.Client.List(ctx(), &list, client.InNamespace(ro.Namespace))).To(Succeed())
+		var revisions []string
+		for _, r := range list.Items {
+			g.Expect(r.Status.Phase).To(Equal(v1alpha1.AnalysisPhaseSuccessful))
+			revisions = append(revisions, r.Annotations[RevisionAnnotation])
+		}
+		g.Expect(revisions).To(ConsistOf("4", "5", "6", "7", "8"))
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+}

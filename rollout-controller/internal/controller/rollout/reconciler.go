@@ -161,7 +161,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ro *v1alpha1.Rollout, wake *
 		r.resolveWorkload,
 		r.syncReplicaSets,
 		r.rollOut,
-		r.terminateAnalysisRuns,
+		r.cleanUpAnalysisRuns,
 		r.cleanupHistory,
 	} {
 		if err := step(ctx, s); err != nil {
