@@ -31,10 +31,14 @@ abort and retry patch rollouts/status, pause and resume patch rollouts.`,
   ferry rollout retry rollout web`,
 	}
 	var output string
+	var watch bool
+	var timeout time.Duration
 	get := &cobra.Command{
 		Use:   "get [rollout] NAME",
 		Short: "Show a rollout: status, step N/M, weights, images, ReplicaSets and AnalysisRuns",
-		Args:  cobra.RangeArgs(1, 2),
+		Long: `Show a rollout as kubectl argo rollouts get rollout does. With -w it is shown again
+on every change (the screen is redrawn on a terminal) until interrupted or --timeout passes.`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, err := rolloutName(args)
 			if err != nil {
@@ -44,18 +48,49 @@ abort and retry patch rollouts/status, pause and resume patch rollouts.`,
 			if err != nil {
 				return WithExitCode(ExitError, err)
 			}
-			info, err := rollouts.Get(cmd.Context(), cl.Client, cl.Namespace, name)
+			show := func(info rollouts.Info) error {
+				if output == "" || output == "table" {
+					now := time.Now()
+					return rollouts.Print(g.IO.Out, info, func(t time.Time) string { return objects.Age(t, now) })
+				}
+				return printData(g.IO.Out, output, info)
+			}
+			if !watch {
+				info, err := rollouts.Get(cmd.Context(), cl.Client, cl.Namespace, name)
+				if err == nil {
+					err = show(info)
+				}
+				if err != nil {
+					return WithExitCode(ExitError, err)
+				}
+				return nil
+			}
+			ctx := cmd.Context()
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			first := true
+			err = rollouts.Watch(ctx, cl.Client, cl.Namespace, name, time.Second, func(info rollouts.Info) error {
+				switch {
+				case g.color():
+					fmt.Fprint(g.IO.Out, "\033[H\033[2J")
+				case !first:
+					fmt.Fprintln(g.IO.Out, "---")
+				}
+				first = false
+				return show(info)
+			})
 			if err != nil {
 				return WithExitCode(ExitError, err)
 			}
-			if output == "" || output == "table" {
-				now := time.Now()
-				return rollouts.Print(g.IO.Out, info, func(t time.Time) string { return objects.Age(t, now) })
-			}
-			return printData(g.IO.Out, output, info)
+			return nil
 		},
 	}
 	get.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or yaml")
+	get.Flags().BoolVarP(&watch, "watch", "w", false, "show the rollout again on every change")
+	get.Flags().DurationVar(&timeout, "timeout", 0, "with -w, stop watching after this long (0: until interrupted)")
 	var full bool
 	promote := g.rolloutWrite("promote", "Promote a rollout paused at a step or before blue-green promotion; --full skips every remaining step",
 		func(ctx context.Context, c client.Client, ns, name string) (rollouts.Result, error) {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +22,8 @@ import (
 	"github.com/ferrycd/ferry/test/harness"
 	"github.com/ferrycd/ferry/test/suite"
 )
+
+const timeout = 30 * time.Second
 
 func read(t testing.TB, ns, name string) *v1alpha1.Rollout {
 	t.Helper()
@@ -221,4 +225,39 @@ func TestRolloutWritesUnderTheUsersRBAC(t *testing.T) {
 	denied(pauser, "promote", "rollouts/status")
 	g.Expect(current().Status).To(Equal(before.Status), "the status write comes first and was refused")
 	g.Expect(current().Spec.Paused).To(BeTrue(), "a refused promote leaves spec.paused as it was")
+}
+
+// TestRolloutWatch: a watch shows the rollout once, then again only when
+// it changed (a promote removes the pause condition); get -w with a
+// timeout prints an unchanged rollout once and ends with 0.
+func TestRolloutWatch(t *testing.T) {
+	g := NewWithT(t)
+	ns := suite.NewNamespace(t, testCluster.Client, "ro-")
+	rollouttest.Canary(t, testCluster.Client, ns, "web")
+
+	r := admin(t, "rollout", "get", "web", "-w", "--timeout", "1500ms", "-n", ns)
+	g.Expect(r.code).To(Equal(0), r.all())
+	g.Expect(strings.Count(r.out, "Name:")).To(Equal(1), "an unchanged rollout is shown once")
+	g.Expect(r.out).NotTo(ContainSubstring("---"))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	seen := make(chan rollouts.Info, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- rollouts.Watch(ctx, testCluster.Client, ns, "web", 100*time.Millisecond, func(in rollouts.Info) error {
+			seen <- in
+			return nil
+		})
+	}()
+	var first rollouts.Info
+	g.Eventually(seen, timeout).Should(Receive(&first))
+	g.Expect(first.PauseReasons).To(Equal([]string{"CanaryPauseStep"}))
+	g.Expect(admin(t, "rollout", "promote", "web", "-n", ns).code).To(Equal(0))
+	var next rollouts.Info
+	g.Eventually(seen, timeout).Should(Receive(&next))
+	g.Expect(next.PauseReasons).To(BeEmpty())
+	g.Expect(next.Step).To(Equal("1/6"))
+	cancel()
+	g.Eventually(done, timeout).Should(Receive(BeNil()))
 }
