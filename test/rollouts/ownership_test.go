@@ -7,9 +7,11 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rolloutsv1alpha1 "github.com/ferrycd/ferry/pkg/apis/rollouts/v1alpha1"
+	"github.com/ferrycd/ferry/test/suite"
 )
 
 // TestReplicasInGitAreFought shows why Git must leave spec.replicas out of
@@ -51,4 +53,28 @@ func TestReplicasInGitAreFought(t *testing.T) {
 		}
 		return int(n)
 	}, 30*time.Second, 250*time.Millisecond).Should(BeNumerically(">=", 2))
+}
+
+// TestPauseByHandOutlivesApplies: spec.paused, which Git leaves out, is
+// whoever pauses the rollout's (ferry rollout pause, the kubectl plugin):
+// a reconcile of the Kustomization that applies the Rollout keeps it.
+func TestPauseByHandOutlivesApplies(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	o := newGitops(t, app{image: "web:1"})
+	var ro *rolloutsv1alpha1.Rollout
+	g.Eventually(func(g Gomega) {
+		ro = o.rollout(g)
+		g.Expect(ro.Status.Phase).To(Equal(rolloutsv1alpha1.RolloutPhaseHealthy), ro.Status.Message)
+	}, timeout, 250*time.Millisecond).Should(Succeed())
+	g.Expect(env.Client.Patch(ctx, ro, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"paused":true}}`)))).To(Succeed())
+
+	token := suite.RequestReconcile(t, env.Client, o.ks, timeout)
+	g.Eventually(func(g Gomega) {
+		g.Expect(o.kustomization(g).Status.LastHandledReconcileAt).To(Equal(token))
+	}, timeout, 100*time.Millisecond).Should(Succeed())
+	g.Consistently(func(g Gomega) {
+		got := o.rollout(g)
+		g.Expect(got.Spec.Paused).To(BeTrue(), "the apply of Git's Rollout must keep spec.paused")
+	}, 3*time.Second, 250*time.Millisecond).Should(Succeed())
 }
