@@ -44,23 +44,11 @@ func TestBinaryRollsBackOnFailedAnalysis(t *testing.T) {
 	g.Expect(env.Client.Create(ctx, cat)).To(Succeed())
 	t.Cleanup(func() { _ = env.Client.Delete(ctx, cat) })
 
-	tmpl := corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web:1"}}},
-	}
-	ro := &v1alpha1.Rollout{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
-		Spec: v1alpha1.RolloutSpec{
-			Replicas: ptr.To[int32](2),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: &tmpl,
-			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{Steps: []v1alpha1.CanaryStep{
-				{SetWeight: ptr.To[int32](50)},
-				{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.AnalysisTemplateRef{
-					{TemplateName: "error-rate"}, {TemplateName: cat.Name, ClusterScope: true}}}},
-			}}},
-		},
-	}
+	ro := canaryRollout(ns,
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
+		v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.AnalysisTemplateRef{
+			{TemplateName: "error-rate"}, {TemplateName: cat.Name, ClusterScope: true}}}},
+	)
 	g.Expect(env.Client.Create(ctx, ro)).To(Succeed())
 	key := client.ObjectKeyFromObject(ro)
 	get := func(g Gomega) *v1alpha1.Rollout {
@@ -94,4 +82,22 @@ func TestBinaryRollsBackOnFailedAnalysis(t *testing.T) {
 		g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: s.Name}, run)).To(Succeed())
 		g.Expect(run.Spec.Metrics).To(HaveLen(2))
 	}, time.Minute, 200*time.Millisecond).Should(Succeed())
+}
+
+// canaryRollout is a 2-replica Rollout web of image web:1 with the canary
+// steps.
+func canaryRollout(ns string, steps ...v1alpha1.CanaryStep) *v1alpha1.Rollout {
+	tmpl := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web:1"}}},
+	}
+	return &v1alpha1.Rollout{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: v1alpha1.RolloutSpec{
+			Replicas: ptr.To[int32](2),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: &tmpl,
+			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{Steps: steps}},
+		},
+	}
 }

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -103,22 +101,7 @@ func TestBinaryResumesMidRollout(t *testing.T) {
 	first := startController(t)
 	ns := suite.NewNamespace(t, env.Client, "binary-")
 
-	tmpl := corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web:1"}}},
-	}
-	ro := &v1alpha1.Rollout{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
-		Spec: v1alpha1.RolloutSpec{
-			Replicas: ptr.To[int32](2),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: &tmpl,
-			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{Steps: []v1alpha1.CanaryStep{
-				{SetWeight: ptr.To[int32](50)},
-				{Pause: &v1alpha1.RolloutPause{}},
-			}}},
-		},
-	}
+	ro := canaryRollout(ns, v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)}, v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}})
 	g.Expect(env.Client.Create(ctx, ro)).To(Succeed())
 	key := client.ObjectKeyFromObject(ro)
 	get := func(g Gomega) *v1alpha1.Rollout {

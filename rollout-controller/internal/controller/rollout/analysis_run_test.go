@@ -239,6 +239,24 @@ func TestAnalysisInconclusivePauses(t *testing.T) {
 	expectHealthy(t, ro, 2)
 }
 
+// backgroundRun waits for the rollout to record a Running background run,
+// other than the runs named in not, that has measured successfully twice,
+// and returns it.
+func backgroundRun(t *testing.T, ro *v1alpha1.Rollout, not ...string) *v1alpha1.AnalysisRun {
+	t.Helper()
+	var run *v1alpha1.AnalysisRun
+	NewWithT(t).Eventually(func(g Gomega) {
+		got := getRollout(g, client.ObjectKeyFromObject(ro))
+		s := got.Status.Canary.CurrentBackgroundAnalysisRunStatus
+		g.Expect(s).NotTo(BeNil())
+		g.Expect(not).NotTo(ContainElement(s.Name))
+		g.Expect(s.Status).To(Equal(v1alpha1.AnalysisPhaseRunning))
+		run = getRun(g, ro, s.Name)
+		g.Expect(run.Status.MetricResults).To(ConsistOf(HaveField("Successful", BeNumerically(">=", 2))))
+	}, timeout, 200*time.Millisecond).Should(Succeed())
+	return run
+}
+
 // TestBackgroundAnalysis: strategy.canary.analysis starts at its
 // startingStep and runs while the canary steps on; a failure in the middle
 // of the rollout aborts it and rolls back. A retry starts a new background
@@ -261,41 +279,25 @@ func TestBackgroundAnalysis(t *testing.T) {
 
 	// Paused at step 1, the background run measures.
 	got := expectPausedAt(t, ro, 1, 1, 3)
-	var first string
-	g.Eventually(func(g Gomega) {
-		got = getRollout(g, client.ObjectKeyFromObject(ro))
-		s := got.Status.Canary.CurrentBackgroundAnalysisRunStatus
-		g.Expect(s).NotTo(BeNil())
-		g.Expect(s.Status).To(Equal(v1alpha1.AnalysisPhaseRunning))
-		first = s.Name
-		run := getRun(g, ro, first)
-		g.Expect(run.Labels).To(HaveKeyWithValue(RolloutTypeLabel, "Background"))
-		g.Expect(run.Status.MetricResults).To(ConsistOf(HaveField("Successful", BeNumerically(">=", 2))))
-	}, timeout, 200*time.Millisecond).Should(Succeed())
-	g.Expect(first).To(Equal("web-" + got.Status.CurrentPodHash + "-2"))
+	first := backgroundRun(t, ro)
+	g.Expect(first.Name).To(Equal("web-" + got.Status.CurrentPodHash + "-2"))
+	g.Expect(first.Labels).To(HaveKeyWithValue(RolloutTypeLabel, "Background"))
 
 	// Promoted to the second pause, then the error rate crosses the
 	// threshold: the rollout aborts mid-way.
 	patchStatus(t, ro, `{"status":{"pauseConditions":null}}`)
 	expectPausedAt(t, ro, 3, 2, 2)
 	prom.SetErrorRate(t, prometheus.Failing)
-	got = expectRolledBack(t, ro, stable, first, 4)
+	got = expectRolledBack(t, ro, stable, first.Name, 4)
 	g.Expect(got.Status.Message).To(ContainSubstring("background analysis Failed"))
-	g.Expect(getRun(g, ro, first).Status.Phase).To(Equal(v1alpha1.AnalysisPhaseFailed))
+	g.Expect(getRun(g, ro, first.Name).Status.Phase).To(Equal(v1alpha1.AnalysisPhaseFailed))
 
 	// Retry: a new background run from the starting step.
 	prom.SetErrorRate(t, prometheus.Healthy)
 	patchStatus(t, ro, `{"status":{"abort":false}}`)
 	expectPausedAt(t, ro, 1, 1, 3)
-	var second string
-	g.Eventually(func(g Gomega) {
-		got = getRollout(g, client.ObjectKeyFromObject(ro))
-		s := got.Status.Canary.CurrentBackgroundAnalysisRunStatus
-		g.Expect(s).NotTo(BeNil())
-		g.Expect(s.Status).To(Equal(v1alpha1.AnalysisPhaseRunning))
-		second = s.Name
-	}, timeout, 200*time.Millisecond).Should(Succeed())
-	g.Expect(second).To(Equal(first + ".1"))
+	second := backgroundRun(t, ro, first.Name).Name
+	g.Expect(second).To(Equal(first.Name + ".1"))
 
 	// Promoted through both pauses to the end: the background run is
 	// terminated once the canary is stable.
