@@ -155,6 +155,12 @@ func TestRolloutWrites(t *testing.T) {
 	g.Expect(admin(t, "rollout", "promote", "web", "--full", "-n", ns).code).To(Equal(0))
 	g.Expect(read(t, ns, "web").Status.PromoteFull).To(BeFalse())
 
+	// `ferry suspend` of a Rollout is its pause: Rollouts have no
+	// spec.suspend.
+	r = admin(t, "suspend", "ro", "web", "-n", ns)
+	g.Expect(r.code).To(Equal(0), r.all())
+	g.Expect(read(t, ns, "web").Spec.Paused).To(BeTrue())
+
 	r = admin(t, "rollout", "abort", "nope", "-n", ns)
 	g.Expect(r.code).To(Equal(2), r.all())
 	g.Expect(r.err).To(ContainSubstring("rollout " + ns + "/nope not found"))
