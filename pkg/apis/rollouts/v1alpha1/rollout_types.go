@@ -44,7 +44,7 @@ const (
 
 // PauseReason says why the controller paused a rollout
 // (status.pauseConditions[].reason), with Argo Rollouts' values.
-// +kubebuilder:validation:Enum=CanaryPauseStep;BlueGreenPause;AnalysisRunInconclusive
+// +kubebuilder:validation:Enum=CanaryPauseStep;BlueGreenPause;InconclusiveAnalysisRun
 type PauseReason string
 
 const (
@@ -53,7 +53,7 @@ const (
 	// PauseReasonBlueGreenPause: a blue-green rollout waits for promotion.
 	PauseReasonBlueGreenPause PauseReason = "BlueGreenPause"
 	// PauseReasonInconclusiveAnalysis: an analysis was inconclusive.
-	PauseReasonInconclusiveAnalysis PauseReason = "AnalysisRunInconclusive"
+	PauseReasonInconclusiveAnalysis PauseReason = "InconclusiveAnalysisRun"
 )
 
 // Condition types of a Rollout besides Ferry's Ready, as Argo Rollouts

@@ -219,7 +219,7 @@ func TestAnalysisFailureLimit(t *testing.T) {
 }
 
 // TestAnalysisInconclusivePauses: a run that is neither successful nor
-// failed pauses the rollout (AnalysisRunInconclusive) with its replicas
+// failed pauses the rollout (InconclusiveAnalysisRun) with its replicas
 // where they are; promoting goes on past the step.
 func TestAnalysisInconclusivePauses(t *testing.T) {
 	g := NewWithT(t)
