@@ -241,3 +241,41 @@ func TestDecideBackgroundAnalysis(t *testing.T) {
 		g.Expect(st.Canary.CurrentBackgroundAnalysisRunStatus).To(BeNil())
 	})
 }
+
+// TestDecidePromotedPastInconclusive: a promote after an inconclusive
+// step analysis goes past the step; a promote after the background
+// analysis' inconclusive run does not skip the step's own analysis.
+func TestDecidePromotedPastInconclusive(t *testing.T) {
+	steps := []v1alpha1.CanaryStep{
+		{SetWeight: ptr.To[int32](50)},
+		{Analysis: &v1alpha1.RolloutAnalysis{Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "error-rate"}}}},
+		{Pause: &v1alpha1.RolloutPause{}},
+	}
+	in := canaryInput{Steps: steps, Desired: 2, Canary: rsCounts{1, 1}, Stable: &rsCounts{1, 1}, CanarySettled: true,
+		Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	var asked []string
+	analyze := func(purpose string, _ *v1alpha1.RolloutAnalysis) (v1alpha1.AnalysisPhase, string, error) {
+		asked = append(asked, purpose)
+		return v1alpha1.AnalysisPhaseRunning, "AnalysisRun web-1-2-1 is Running", nil
+	}
+	// Promoted (pause conditions removed) after the step's run was
+	// inconclusive: on to the pause step.
+	g := NewWithT(t)
+	st := &v1alpha1.RolloutStatus{CurrentStepIndex: ptr.To[int32](1), ControllerPause: true,
+		Canary: v1alpha1.CanaryStatus{CurrentStepAnalysisRunStatus: &v1alpha1.RolloutAnalysisRunStatus{
+			Name: "web-1-2-1", Status: v1alpha1.AnalysisPhaseInconclusive}}}
+	_, err := decideCanary(st, in, analyze)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(asked).To(BeEmpty())
+	g.Expect(*st.CurrentStepIndex).To(Equal(int32(2)))
+
+	// Promoted after the background's run was inconclusive: the step's
+	// run still decides.
+	st = &v1alpha1.RolloutStatus{CurrentStepIndex: ptr.To[int32](1), ControllerPause: true,
+		Canary: v1alpha1.CanaryStatus{CurrentStepAnalysisRunStatus: &v1alpha1.RolloutAnalysisRunStatus{
+			Name: "web-1-2-1", Status: v1alpha1.AnalysisPhaseRunning}}}
+	_, err = decideCanary(st, in, analyze)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(asked).To(Equal([]string{StepPurpose(1)}))
+	g.Expect(*st.CurrentStepIndex).To(Equal(int32(1)))
+}

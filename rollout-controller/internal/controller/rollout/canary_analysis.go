@@ -83,8 +83,9 @@ func analysisDone(st *v1alpha1.RolloutStatus, purpose string, a *v1alpha1.Rollou
 	if cond := pauseCondition(st, v1alpha1.PauseReasonInconclusiveAnalysis); cond != nil {
 		v.Pause = string(v1alpha1.PauseReasonInconclusiveAnalysis)
 		return false, nil
-	} else if st.ControllerPause {
-		// Promoted past an inconclusive analysis.
+	} else if st.ControllerPause && recordedPhase(st, purpose) == v1alpha1.AnalysisPhaseInconclusive {
+		// Promoted past this analysis' inconclusive run (not past
+		// another's, such as the background analysis').
 		return true, nil
 	}
 	phase, msg, err := analyze(purpose, a)
@@ -98,4 +99,17 @@ func analysisDone(st *v1alpha1.RolloutStatus, purpose string, a *v1alpha1.Rollou
 		v.Message = fmt.Sprintf("analysis is %s: %s", phase, msg)
 	}
 	return false, nil
+}
+
+// recordedPhase is the phase the status records for the run of purpose,
+// empty when it records none.
+func recordedPhase(st *v1alpha1.RolloutStatus, purpose string) v1alpha1.AnalysisPhase {
+	slot, err := slotOf(purpose)
+	if err != nil {
+		return ""
+	}
+	if rec := *slot.status(st); rec != nil {
+		return rec.Status
+	}
+	return ""
 }
