@@ -284,3 +284,24 @@ func TestAnalysisRunsTerminated(t *testing.T) {
 		g.Expect(got.Status.CurrentPodHash).NotTo(Equal(first.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]))
 	}, timeout, 200*time.Millisecond).Should(Succeed())
 }
+
+// TestAnalysisIgnoresProgressDeadline: an analysis takes as long as its
+// metrics say, so a rollout waiting for one is not Degraded by
+// progressDeadlineSeconds, as in Argo Rollouts.
+func TestAnalysisIgnoresProgressDeadline(t *testing.T) {
+	g := NewWithT(t)
+	ns := suite.NewNamespace(t, env.Client, "analysis-deadline-")
+	newTemplate(t, ns, "error-rate", nil, idleMetric("errors"))
+	ro := newRollout(ns, "web", 2, "web:1", withCanary(
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
+		analysisStep(nil, "error-rate"),
+	))
+	ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](2)
+	startRollout(t, ro)
+	stepRun(t, ro, 1)
+	g.Consistently(func(g Gomega) {
+		got := getRollout(g, client.ObjectKeyFromObject(ro))
+		g.Expect(got.Status.Phase).To(Equal(v1alpha1.RolloutPhaseProgressing), "message: %s", got.Status.Message)
+		g.Expect(conditions.GetReason(got, v1alpha1.RolloutProgressing)).To(Equal(ReplicaSetUpdatedReason))
+	}, 5*time.Second, 250*time.Millisecond).Should(Succeed())
+}

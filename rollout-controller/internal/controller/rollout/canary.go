@@ -99,6 +99,8 @@ type canaryVerdict struct {
 	Promote bool
 	// Requeue is when a timed pause ends.
 	Requeue time.Duration
+	// Analyzing: the steps wait for an analysis to decide.
+	Analyzing bool
 }
 
 // stepsHash is status.currentStepHash: a change of the steps restarts
@@ -425,6 +427,7 @@ func (r *Reconciler) rollOutCanary(ctx context.Context, s *scope) error {
 		v.Weight = trafficWeight(st, in, v)
 	}
 	s.weight, s.pause, s.aborted, s.message, s.requeue = v.Weight, v.Pause, v.Aborted, v.Message, v.Requeue
+	s.analyzing = v.Analyzing
 	if in.Paused && !v.Aborted {
 		// A manually paused rollout keeps its replicas as they are.
 		if v.Pause == "" && s.stableRS != s.newRS {

@@ -97,6 +97,7 @@ func analysisDone(st *v1alpha1.RolloutStatus, purpose string, a *v1alpha1.Rollou
 		return true, nil
 	case !holdOnVerdict(st, "analysis", phase, msg, now, v):
 		v.Message = fmt.Sprintf("analysis is %s: %s", phase, msg)
+		v.Analyzing = true
 	}
 	return false, nil
 }

@@ -126,6 +126,9 @@ type scope struct {
 	weight int32
 	// requeue asks for a reconcile after this long (a timed pause).
 	requeue time.Duration
+	// analyzing says the strategy waits for an analysis to decide, which
+	// the progress deadline does not count.
+	analyzing bool
 	// wake asks for a reconcile after this long whatever the outcome, a
 	// healthy one included: an old ReplicaSet's scale-down deadline.
 	wake time.Duration

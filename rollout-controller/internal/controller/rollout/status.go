@@ -126,14 +126,19 @@ func (r *Reconciler) report(s *scope) error {
 		if msg == "" {
 			msg = progressMessage(st, desired)
 		}
-		stuck, left := progressDeadline(s, msg)
+		stuck, left := false, time.Duration(0)
+		if !s.analyzing {
+			// An analysis takes as long as its metrics say: the deadline
+			// does not run meanwhile, as in Argo Rollouts.
+			stuck, left = progressDeadline(s, msg)
+		}
 		if stuck {
 			text := fmt.Sprintf("ReplicaSet %q has timed out progressing: %s", s.newRS.Name, msg)
 			st.Phase, st.Message = v1alpha1.RolloutPhaseDegraded, ProgressDeadlineExceededReason+": "+text
 			r.setProgressConditions(ro, metav1.ConditionFalse, ProgressDeadlineExceededReason, text, false)
 			return outcome.StallErr(ProgressDeadlineExceededReason, errors.New(text))
 		}
-		if s.requeue == 0 || left < s.requeue {
+		if left > 0 && (s.requeue == 0 || left < s.requeue) {
 			s.requeue = left
 		}
 		st.Phase, st.Message = v1alpha1.RolloutPhaseProgressing, msg
