@@ -109,15 +109,16 @@ func expectRolledBack(t *testing.T, ro *v1alpha1.Rollout, stable, runName string
 // startAnalysisStep creates, in a new namespace, the AnalysisTemplate
 // error-rate of metric and a rollout of replicas whose canary steps are
 // setWeight 50 and an analysis of error-rate, starts an update and waits
-// for the step's run. It returns the rollout, its stable hash and the run.
-func startAnalysisStep(t *testing.T, prefix string, replicas int32, metric v1alpha1.Metric) (*v1alpha1.Rollout, string, *v1alpha1.AnalysisRun) {
+// for the step's run (opts change the rollout before it is created). It
+// returns the rollout, its stable hash and the run.
+func startAnalysisStep(t *testing.T, prefix string, replicas int32, metric v1alpha1.Metric, opts ...rolloutOpt) (*v1alpha1.Rollout, string, *v1alpha1.AnalysisRun) {
 	t.Helper()
 	ns := suite.NewNamespace(t, env.Client, prefix)
 	newTemplate(t, ns, "error-rate", nil, metric)
-	ro := newRollout(ns, "web", replicas, "web:1", withCanary(
+	ro := newRollout(ns, "web", replicas, "web:1", append([]rolloutOpt{withCanary(
 		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
 		analysisStep(nil, "error-rate"),
-	))
+	)}, opts...)...)
 	stable := startRollout(t, ro)
 	_, run := stepRun(t, ro, 1)
 	return ro, stable, run

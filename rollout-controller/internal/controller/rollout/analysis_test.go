@@ -246,14 +246,8 @@ func warningEvents(g Gomega, ro *v1alpha1.Rollout, reason string) []string {
 // old revision's run and the new revision gets its own.
 func TestAnalysisRunsTerminated(t *testing.T) {
 	g := NewWithT(t)
-	ns := suite.NewNamespace(t, env.Client, "analysis-terminate-")
-	newTemplate(t, ns, "error-rate", nil, idleMetric("errors"))
-	ro := newRollout(ns, "web", 2, "web:1", withCanary(
-		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
-		analysisStep(nil, "error-rate"),
-	))
-	startRollout(t, ro)
-	_, first := stepRun(t, ro, 1)
+	ro, _, first := startAnalysisStep(t, "analysis-terminate-", 2, idleMetric("errors"))
+	ns := ro.Namespace
 
 	terminated := func(name string) {
 		t.Helper()
@@ -290,15 +284,9 @@ func TestAnalysisRunsTerminated(t *testing.T) {
 // progressDeadlineSeconds, as in Argo Rollouts.
 func TestAnalysisIgnoresProgressDeadline(t *testing.T) {
 	g := NewWithT(t)
-	ns := suite.NewNamespace(t, env.Client, "analysis-deadline-")
-	newTemplate(t, ns, "error-rate", nil, idleMetric("errors"))
-	ro := newRollout(ns, "web", 2, "web:1", withCanary(
-		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
-		analysisStep(nil, "error-rate"),
-	))
-	ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](2)
-	startRollout(t, ro)
-	stepRun(t, ro, 1)
+	ro, _, _ := startAnalysisStep(t, "analysis-deadline-", 2, idleMetric("errors"), func(ro *v1alpha1.Rollout) {
+		ro.Spec.ProgressDeadlineSeconds = ptr.To[int32](2)
+	})
 	g.Consistently(func(g Gomega) {
 		got := getRollout(g, client.ObjectKeyFromObject(ro))
 		g.Expect(got.Status.Phase).To(Equal(v1alpha1.RolloutPhaseProgressing), "message: %s", got.Status.Message)
