@@ -31,6 +31,6 @@ func main() {
 		Scheme:     scheme,
 		Reconciled: []client.Object{&v1alpha1.Rollout{}, &v1alpha1.AnalysisRun{}},
 	}, opts, func(s *manager.Setup) error {
-		return controller.Setup(context.Background(), s, extra)
+		return controller.Setup(context.Background(), s, extra, opts.Concurrent)
 	})
 }

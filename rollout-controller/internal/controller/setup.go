@@ -25,17 +25,19 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 		"When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
 }
 
-// Setup registers the AnalysisRun and Rollout reconcilers.
-func Setup(ctx context.Context, s *manager.Setup, opts Options) error {
-	ar := &analysisrun.Reconciler{Client: s.Manager.GetClient(), APIReader: s.Manager.GetAPIReader(), Finisher: s.Finisher(analysisrun.OwnedConditions...)}
+// Setup registers the AnalysisRun and Rollout reconcilers, each running
+// concurrent reconciles at once (--concurrent).
+func Setup(ctx context.Context, s *manager.Setup, opts Options, concurrent int) error {
+	ar := &analysisrun.Reconciler{Client: s.Manager.GetClient(), APIReader: s.Manager.GetAPIReader(),
+		Finisher: s.Finisher(analysisrun.OwnedConditions...), Concurrent: concurrent}
 	if err := ar.SetupWithManager(ctx, s.Manager); err != nil {
 		return err
 	}
 	r := &rollout.Reconciler{
-		Client:               s.Manager.GetClient(),
-		APIReader:            s.Manager.GetAPIReader(),
-		Finisher:             s.Finisher(rollout.OwnedConditions...),
-		NoCrossNamespaceRefs: opts.NoCrossNamespaceRefs,
+		Client:     s.Manager.GetClient(),
+		APIReader:  s.Manager.GetAPIReader(),
+		Finisher:   s.Finisher(rollout.OwnedConditions...),
+		Concurrent: concurrent,
 	}
 	r.Analysis = &rollout.Analysis{Client: r.Client, APIReader: r.APIReader, Finisher: &r.Finisher}
 	routes, err := gatewayapi.NewClient(s.Manager.GetConfig(), s.Manager.GetHTTPClient(), s.Manager.GetRESTMapper())

@@ -38,6 +38,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -61,6 +62,8 @@ type Reconciler struct {
 	// reconciler take it twice; nil trusts Client.
 	APIReader client.Reader
 	Finisher  outcome.Finisher
+	// Concurrent is how many AnalysisRuns reconcile at once; one when zero.
+	Concurrent int
 	// HTTPClient sends web metrics' requests; http.DefaultClient when nil.
 	HTTPClient *http.Client
 	// Now is the clock of the schedule; time.Now when nil.
@@ -77,6 +80,7 @@ var _ reconcile.Reconciler = (*Reconciler)(nil)
 func (r *Reconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.AnalysisRun{}, builder.WithPredicates(runPredicate())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)
 }
 

@@ -75,6 +75,9 @@ type blueGreenVerdict struct {
 	Pause   string
 	Aborted bool
 	Message string
+	// Analyzing: the update waits for a pre- or post-promotion analysis
+	// to decide, which the progress deadline does not count.
+	Analyzing bool
 	// Promote makes the new ReplicaSet the stable one.
 	Promote bool
 	// Requeue is when autoPromotionSeconds end.
@@ -251,7 +254,7 @@ func blueGreenAnalysis(st *v1alpha1.RolloutStatus, purpose string, a *v1alpha1.R
 	}
 	var cv canaryVerdict
 	done, err := analysisDone(st, purpose, a, now, analyze, &cv)
-	v.Pause, v.Aborted = cv.Pause, cv.Aborted
+	v.Pause, v.Aborted, v.Analyzing = cv.Pause, cv.Aborted, cv.Analyzing
 	if cv.Message != "" {
 		v.Message = purpose + " " + cv.Message
 	}
@@ -358,6 +361,7 @@ func (r *Reconciler) rollOutBlueGreen(ctx context.Context, s *scope) error {
 		return err
 	}
 	s.pause, s.aborted, s.message, s.requeue = v.Pause, v.Aborted, v.Message, v.Requeue
+	s.analyzing = v.Analyzing
 	if st.StableRS == s.hash {
 		s.stableRS = s.newRS
 	}

@@ -231,6 +231,8 @@ func TestDecideBlueGreenAnalysis(t *testing.T) {
 			g.Expect(v.Aborted).To(Equal(tt.wantAbort))
 			g.Expect(st.Abort).To(Equal(tt.wantAbort))
 			g.Expect(v.Pause != "").To(Equal(tt.wantPause))
+			g.Expect(v.Analyzing).To(Equal(tt.phase == v1alpha1.AnalysisPhaseRunning),
+				"only an undecided analysis stops the progress deadline")
 			if tt.wantAbort {
 				g.Expect(v.Message).To(ContainSubstring(tt.purpose + " analysis " + string(tt.phase)))
 				g.Expect(v.Message).To(ContainSubstring("metric error-rate: value 0.3"))

@@ -147,6 +147,9 @@ func decideCanary(st *v1alpha1.RolloutStatus, in canaryInput, analyze analyzeFun
 	if st.Abort {
 		return abort(st, in, abortReason(st)), nil
 	}
+	// Retried (status.abort cleared): the abort's time goes with it, as
+	// Argo Rollouts clears it.
+	st.AbortedAt = nil
 	if st.PromoteFull {
 		st.CurrentStepIndex = ptrInt32(n)
 		st.PauseConditions, st.ControllerPause = nil, false

@@ -189,6 +189,12 @@ func TestDecideCanary(t *testing.T) {
 		g.Expect([]int32{v.CanaryTarget, v.StableTarget}).To(Equal([]int32{0, 10}))
 		g.Expect(st.AbortedAt.Time).To(Equal(now))
 		g.Expect(*st.CurrentStepIndex).To(BeZero())
+
+		// Retried: abort cleared, and with it the time of the abort.
+		st.Abort = false
+		v, _ = decideCanary(st, in(rsCounts{0, 0}, rsCounts{10, 10}), nil)
+		g.Expect(v.Aborted).To(BeFalse())
+		g.Expect(st.AbortedAt).To(BeNil())
 	})
 	t.Run("spec.paused holds the steps", func(t *testing.T) {
 		g := NewWithT(t)

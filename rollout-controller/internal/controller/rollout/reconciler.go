@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -46,8 +47,8 @@ type Reconciler struct {
 	// APIReader reads what is not cached (Services); Client when nil.
 	APIReader client.Reader
 	Finisher  outcome.Finisher
-	// NoCrossNamespaceRefs refuses a traffic router in another namespace.
-	NoCrossNamespaceRefs bool
+	// Concurrent is how many Rollouts reconcile at once; one when zero.
+	Concurrent int
 	// Analysis runs the analyses of canaries and blue-greens; nil holds
 	// every analysis with a message that analysis is not available.
 	Analysis Analyzer
@@ -81,6 +82,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&v1alpha1.AnalysisRun{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfDeployment)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Concurrent}).
 		Complete(r)
 }
 
