@@ -122,7 +122,7 @@ func benchHelmReleases(ctx context.Context, env *Env, ns string, sources []clien
 			return nil, err
 		}
 	}
-	if err := waitHelmReleases(ctx, watched, ns, env.N, func(hr *helmv2.HelmRelease) bool {
+	if err := waitHelmReleases(ctx, watched, c, ns, env.N, func(hr *helmv2.HelmRelease) bool {
 		return conditions.IsReady(hr) && hr.Status.ObservedGeneration == hr.Generation
 	}); err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func benchHelmReleases(ctx context.Context, env *Env, ns string, sources []clien
 			return nil, err
 		}
 	}
-	if err := waitHelmReleases(ctx, watched, ns, env.N, func(hr *helmv2.HelmRelease) bool {
+	if err := waitHelmReleases(ctx, watched, c, ns, env.N, func(hr *helmv2.HelmRelease) bool {
 		return hr.Status.LastHandledReconcileAt == token
 	}); err != nil {
 		return nil, err
@@ -231,13 +231,32 @@ func benchHelmReleases(ctx context.Context, env *Env, ns string, sources []clien
 
 // waitHelmReleases waits until n HelmReleases of ns satisfy ok, read from a
 // watch: polling LISTs of thousands of HelmReleases took the API server
-// 0.4 s each at N=500, time the controllers' requests queued behind.
-func waitHelmReleases(ctx context.Context, r client.Reader, ns string, n int, ok func(*helmv2.HelmRelease) bool) error {
+// 0.4 s each at N=500, time the controllers' requests queued behind. A
+// watch was once seen to go quiet without an error while releases still
+// changed (N=1000, tuned), so a count that has not moved for 10 s is
+// taken from a LIST of the API server instead.
+func waitHelmReleases(ctx context.Context, watched, direct client.Reader, ns string, n int, ok func(*helmv2.HelmRelease) bool) error {
+	last, moved := -1, time.Now()
 	return waitCount(15*time.Minute, n, func() (int, error) {
-		var list helmv2.HelmReleaseList
-		err := r.List(ctx, &list, client.InNamespace(ns))
-		return countWhere(list.Items, ok), err
+		count, err := countHelmReleases(ctx, watched, ns, ok)
+		switch {
+		case err != nil:
+			return 0, err
+		case count != last:
+			last, moved = count, time.Now()
+			return count, nil
+		case time.Since(moved) < 10*time.Second:
+			return count, nil
+		}
+		moved = time.Now()
+		return countHelmReleases(ctx, direct, ns, ok)
 	})
+}
+
+func countHelmReleases(ctx context.Context, r client.Reader, ns string, ok func(*helmv2.HelmRelease) bool) (int, error) {
+	var list helmv2.HelmReleaseList
+	err := r.List(ctx, &list, client.InNamespace(ns))
+	return countWhere(list.Items, ok), err
 }
 
 // watching returns a reader of ns served from a watch (a cache started on
