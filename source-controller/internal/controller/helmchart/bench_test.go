@@ -56,7 +56,11 @@ func BenchmarkHelmChartsReady(b *testing.B) {
 		wg.Go(func() {
 			for i := range jobs {
 				obj := newHelmChart(ns, fmt.Sprintf("app-%d", i), "app", sourcev1.HelmRepositoryKind, "charts",
-					func(o *sourcev1.HelmChart) { o.Spec.Version = "1.0.0" })
+					func(o *sourcev1.HelmChart) {
+						o.Spec.Version = "1.0.0"
+						// As the helm-controller creates them.
+						o.Finalizers = []string{sourcev1.SourceFinalizer}
+					})
 				if err := c.Create(context.Background(), obj); err != nil {
 					b.Error(err)
 				}
