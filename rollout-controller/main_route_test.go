@@ -7,7 +7,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -71,8 +70,8 @@ func TestBinaryRoutesHTTPRoute(t *testing.T) {
 			},
 			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
 				StableService: "web-stable", CanaryService: "web-canary",
-				TrafficRouting: &v1alpha1.RolloutTrafficRouting{Plugins: map[string]apiextensionsv1.JSON{
-					"argoproj-labs/gatewayAPI": {Raw: []byte(`{"httpRoute": "web"}`)}}},
+				TrafficRouting: &v1alpha1.RolloutTrafficRouting{Plugins: v1alpha1.TrafficRoutingPlugins{
+					GatewayAPI: &v1alpha1.GatewayAPITrafficRouting{HTTPRoute: "web"}}},
 				Steps: []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](50)}, {Pause: &v1alpha1.RolloutPause{}}},
 			}},
 		},

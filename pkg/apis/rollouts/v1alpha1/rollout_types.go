@@ -5,7 +5,6 @@ import (
 
 	fluxmeta "github.com/fluxcd/pkg/apis/meta"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -335,10 +334,47 @@ type SetCanaryScale struct {
 
 // RolloutTrafficRouting configures how traffic is split by weight.
 type RolloutTrafficRouting struct {
-	// plugins configures traffic router plugins by name; Ferry implements
-	// argoproj-labs/gatewayAPI ({httpRoute, namespace}).
+	// plugins configures traffic router plugins by name. Ferry serves
+	// argoproj-labs/gatewayAPI; other plugins and fields are not in the
+	// schema, so the API server refuses them rather than Ferry ignoring them.
+	// +required
+	Plugins TrafficRoutingPlugins `json:"plugins"`
+}
+
+// TrafficRoutingPlugins are the traffic router plugins Ferry serves, under
+// the names Argo Rollouts' plugins register.
+// +kubebuilder:validation:MinProperties=1
+type TrafficRoutingPlugins struct {
+	// argoproj-labs/gatewayAPI writes the weights into Gateway API
+	// HTTPRoutes, configured as Argo Rollouts' Gateway API plugin is.
 	// +optional
-	Plugins map[string]apiextensionsv1.JSON `json:"plugins,omitempty"`
+	GatewayAPI *GatewayAPITrafficRouting `json:"argoproj-labs/gatewayAPI,omitempty"`
+}
+
+// GatewayAPITrafficRouting is the Gateway API plugin's configuration, with
+// the fields that apply to HTTP weights.
+type GatewayAPITrafficRouting struct {
+	// httpRoute is the name of one HTTPRoute.
+	// +optional
+	HTTPRoute string `json:"httpRoute,omitempty"`
+	// httpRoutes names several HTTPRoutes, all given the same weights.
+	// +optional
+	HTTPRoutes []GatewayAPIHTTPRoute `json:"httpRoutes,omitempty"`
+	// namespace of the routes; the rollout's when empty.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// GatewayAPIHTTPRoute is one entry of httpRoutes.
+type GatewayAPIHTTPRoute struct {
+	// name of the HTTPRoute.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// useHeaderRoutes marks the route for setHeaderRoute steps. Ferry
+	// serves no such step, so it changes nothing; it is accepted so that
+	// Argo Rollouts' manifests apply unchanged.
+	// +optional
+	UseHeaderRoutes bool `json:"useHeaderRoutes,omitempty"`
 }
 
 // RolloutAnalysis names the templates of an analysis and its arguments.

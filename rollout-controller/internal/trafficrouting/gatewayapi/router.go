@@ -20,14 +20,10 @@
 package gatewayapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -66,33 +62,24 @@ const (
 // is found on the next look.
 const DefaultRetryInterval = 10 * time.Second
 
-// Config is the plugin's configuration, with the fields of Argo Rollouts'
-// Gateway API plugin that apply to HTTP weights. Its other fields (gRPC,
-// TCP and TLS routes, route selectors, the config map of header routes)
-// are refused rather than ignored.
+// Config is the plugin's configuration: the fields of Argo Rollouts'
+// Gateway API plugin that apply to HTTP weights. The CRD's schema holds
+// only these, so the API server refuses the plugin's other fields (gRPC,
+// TCP and TLS routes, route selectors, header routes' config map) and
+// other plugins.
 type Config struct {
-	// HTTPRoute is the name of one HTTPRoute.
-	HTTPRoute string `json:"httpRoute,omitempty"`
-	// HTTPRoutes names several HTTPRoutes, all given the same weights.
-	HTTPRoutes []HTTPRouteRef `json:"httpRoutes,omitempty"`
-	// Namespace of the routes; the rollout's when empty.
-	Namespace string `json:"namespace,omitempty"`
-}
-
-// HTTPRouteRef is one entry of httpRoutes.
-type HTTPRouteRef struct {
-	Name string `json:"name"`
-	// UseHeaderRoutes marks the route for setHeaderRoute steps. Ferry
-	// serves no such step, so it changes nothing; it is accepted so that
-	// Argo Rollouts' manifests apply unchanged.
-	UseHeaderRoutes bool `json:"useHeaderRoutes,omitempty"`
+	v1alpha1.GatewayAPITrafficRouting
 }
 
 // names are the HTTPRoutes the configuration names, each once.
 func (c Config) names() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, n := range append([]string{c.HTTPRoute}, refNames(c.HTTPRoutes)...) {
+	names := []string{c.HTTPRoute}
+	for _, r := range c.HTTPRoutes {
+		names = append(names, r.Name)
+	}
+	for _, n := range names {
 		if n != "" && !seen[n] {
 			seen[n] = true
 			out = append(out, n)
@@ -101,53 +88,20 @@ func (c Config) names() []string {
 	return out
 }
 
-func refNames(refs []HTTPRouteRef) []string {
-	out := make([]string, 0, len(refs))
-	for _, r := range refs {
-		out = append(out, r.Name)
-	}
-	return out
-}
-
-// ConfigOf reads the Gateway API plugin's configuration of a rollout.
-// A rollout that configures another router, fields the plugin has and Ferry
-// does not serve, or no route at all, stalls with InvalidSpec.
+// ConfigOf reads the Gateway API plugin's configuration of a rollout. A
+// rollout with no route to write to stalls with InvalidSpec.
 func ConfigOf(ro *v1alpha1.Rollout) (Config, error) {
 	var cfg Config
 	c := ro.Spec.Strategy.Canary
 	if c == nil || c.TrafficRouting == nil {
 		return cfg, outcome.StallErr(InvalidConfigReason, errors.New("spec.strategy.canary.trafficRouting is not set"))
 	}
-	var others []string
-	raw, ok := c.TrafficRouting.Plugins[PluginName]
-	for name := range c.TrafficRouting.Plugins {
-		if name != PluginName {
-			others = append(others, name)
-		}
-	}
-	sort.Strings(others)
-	switch {
-	case len(others) > 0:
-		return cfg, outcome.StallErr(InvalidConfigReason, fmt.Errorf(
-			"spec.strategy.canary.trafficRouting.plugins names %s: this rollout-controller serves only the %s plugin",
-			strings.Join(others, ", "), PluginName))
-	case !ok:
+	plugin := c.TrafficRouting.Plugins.GatewayAPI
+	if plugin == nil {
 		return cfg, outcome.StallErr(InvalidConfigReason, fmt.Errorf(
 			"spec.strategy.canary.trafficRouting configures no router: set plugins[%q].httpRoute", PluginName))
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw.Raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return cfg, outcome.StallErr(InvalidConfigReason, fmt.Errorf(
-			"spec.strategy.canary.trafficRouting.plugins[%q]: %w (served fields: httpRoute, httpRoutes[].name, httpRoutes[].useHeaderRoutes, namespace)",
-			PluginName, err))
-	}
-	for i, r := range cfg.HTTPRoutes {
-		if r.Name == "" {
-			return cfg, outcome.StallErr(InvalidConfigReason, fmt.Errorf(
-				"spec.strategy.canary.trafficRouting.plugins[%q].httpRoutes[%d].name is empty", PluginName, i))
-		}
-	}
+	cfg.GatewayAPITrafficRouting = *plugin
 	if len(cfg.names()) == 0 {
 		return cfg, outcome.StallErr(InvalidConfigReason, fmt.Errorf(
 			"spec.strategy.canary.trafficRouting.plugins[%q] names no HTTPRoute: set httpRoute", PluginName))

@@ -2,6 +2,7 @@ package gatewayapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -271,4 +273,45 @@ func TestCrossNamespaceRoute(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(verified).To(BeTrue())
 	g.Expect(getRoute(g, gw, "shared").ResourceVersion).To(Equal(version))
+}
+
+// TestUnservedRoutingIsRefused: the plugins and plugin fields Ferry does
+// not serve are not in the schema, so the API server refuses a manifest
+// with them (as kubectl apply sends it, with strict field validation)
+// instead of the controller ignoring them; the served ones are accepted.
+func TestUnservedRoutingIsRefused(t *testing.T) {
+	ctx := context.Background()
+	ns := suite.NewNamespace(t, env.Client, "route-schema-")
+	create := func(name, plugins string) error {
+		ro := newRollout(ns, "web", setWeight(50), pause())
+		ro.Name = name
+		u := map[string]any{}
+		data, err := json.Marshal(ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &u); err != nil {
+			t.Fatal(err)
+		}
+		var p any
+		if err := json.Unmarshal([]byte(plugins), &p); err != nil {
+			t.Fatal(err)
+		}
+		u["apiVersion"], u["kind"] = v1alpha1.GroupVersion.String(), "Rollout"
+		u["spec"].(map[string]any)["strategy"].(map[string]any)["canary"].(map[string]any)["trafficRouting"] = map[string]any{"plugins": p}
+		return env.Client.Create(ctx, &unstructured.Unstructured{Object: u}, client.FieldValidation("Strict"))
+	}
+	for name, plugins := range map[string]string{
+		"grpc":    `{"argoproj-labs/gatewayAPI": {"httpRoute": "web", "grpcRoute": "web"}}`,
+		"contour": `{"argoproj-labs/contour": {"httpProxy": "web"}}`,
+		"none":    `{}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			NewWithT(t).Expect(create(name, plugins)).To(HaveOccurred())
+		})
+	}
+	g := NewWithT(t)
+	err := create("grpc2", `{"argoproj-labs/gatewayAPI": {"httpRoute": "web", "grpcRoute": "web"}}`)
+	g.Expect(err).To(MatchError(ContainSubstring(`unknown field "spec.strategy.canary.trafficRouting.plugins.argoproj-labs/gatewayAPI.grpcRoute"`)))
+	g.Expect(create("served", `{"argoproj-labs/gatewayAPI": {"httpRoute": "web", "namespace": "`+ns+`", "httpRoutes": [{"name": "web", "useHeaderRoutes": true}]}}`)).To(Succeed())
 }

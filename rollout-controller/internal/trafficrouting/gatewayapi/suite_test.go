@@ -2,6 +2,7 @@ package gatewayapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
@@ -9,7 +10,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -76,9 +76,11 @@ func TestMain(m *testing.M) {
 
 // pluginConfig is the rollout's trafficRouting for the Gateway API plugin.
 func pluginConfig(cfg string) *v1alpha1.RolloutTrafficRouting {
-	return &v1alpha1.RolloutTrafficRouting{Plugins: map[string]apiextensionsv1.JSON{
-		gatewayapi.PluginName: {Raw: []byte(cfg)},
-	}}
+	plugin := &v1alpha1.GatewayAPITrafficRouting{}
+	if err := json.Unmarshal([]byte(cfg), plugin); err != nil {
+		panic(err)
+	}
+	return &v1alpha1.RolloutTrafficRouting{Plugins: v1alpha1.TrafficRoutingPlugins{GatewayAPI: plugin}}
 }
 
 // newRollout is a 4-replica canary rollout "web" in ns, with the web-stable

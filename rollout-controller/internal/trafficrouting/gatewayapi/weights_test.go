@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -127,13 +126,18 @@ func TestJSONPatch(t *testing.T) {
 		{"op":"add","path":"/spec/rules/1/backendRefs/2/weight","value":20}]`))
 }
 
-// routed is a canary rollout in namespace shop with the given plugins.
-func routed(plugins map[string]string) *v1alpha1.Rollout {
+// routed is a canary rollout in namespace shop whose Gateway API plugin
+// has the configuration cfg (JSON, as written in a manifest; "" for none).
+func routed(t *testing.T, cfg string) *v1alpha1.Rollout {
 	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}}
 	ro.Spec.Strategy.Canary = &v1alpha1.CanaryStrategy{StableService: "web-stable", CanaryService: "web-canary",
-		TrafficRouting: &v1alpha1.RolloutTrafficRouting{Plugins: map[string]apiextensionsv1.JSON{}}}
-	for name, cfg := range plugins {
-		ro.Spec.Strategy.Canary.TrafficRouting.Plugins[name] = apiextensionsv1.JSON{Raw: json.RawMessage(cfg)}
+		TrafficRouting: &v1alpha1.RolloutTrafficRouting{}}
+	if cfg != "" {
+		plugin := &v1alpha1.GatewayAPITrafficRouting{}
+		if err := json.Unmarshal([]byte(cfg), plugin); err != nil {
+			t.Fatal(err)
+		}
+		ro.Spec.Strategy.Canary.TrafficRouting.Plugins.GatewayAPI = plugin
 	}
 	return ro
 }
@@ -146,17 +150,12 @@ func TestConfigOf(t *testing.T) {
 		wantNS    string
 		wantErr   string
 	}{
-		{name: "httpRoute and namespace", ro: routed(map[string]string{PluginName: `{"httpRoute":"web","namespace":"gw"}`}),
+		{name: "httpRoute and namespace", ro: routed(t, `{"httpRoute":"web","namespace":"gw"}`),
 			wantNames: []string{"web"}, wantNS: "gw"},
-		{name: "httpRoutes, each once", ro: routed(map[string]string{PluginName: `{"httpRoute":"a","httpRoutes":[{"name":"a"},{"name":"b","useHeaderRoutes":true}]}`}),
+		{name: "httpRoutes, each once", ro: routed(t, `{"httpRoute":"a","httpRoutes":[{"name":"a"},{"name":"b","useHeaderRoutes":true}]}`),
 			wantNames: []string{"a", "b"}},
-		{name: "a field Ferry does not serve", ro: routed(map[string]string{PluginName: `{"httpRoute":"web","grpcRoute":"web"}`}),
-			wantErr: `unknown field "grpcRoute"`},
-		{name: "no route", ro: routed(map[string]string{PluginName: `{"namespace":"gw"}`}), wantErr: "names no HTTPRoute"},
-		{name: "an empty httpRoutes name", ro: routed(map[string]string{PluginName: `{"httpRoutes":[{"name":""}]}`}), wantErr: "httpRoutes[0].name is empty"},
-		{name: "another plugin", ro: routed(map[string]string{PluginName: `{"httpRoute":"web"}`, "argoproj-labs/contour": `{}`}),
-			wantErr: "names argoproj-labs/contour: this rollout-controller serves only the argoproj-labs/gatewayAPI plugin"},
-		{name: "no plugin", ro: routed(nil), wantErr: "configures no router"},
+		{name: "no route", ro: routed(t, `{"namespace":"gw"}`), wantErr: "names no HTTPRoute"},
+		{name: "no plugin", ro: routed(t, ""), wantErr: "configures no router"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,7 +174,7 @@ func TestConfigOf(t *testing.T) {
 
 	// Routing needs both Services.
 	g := NewWithT(t)
-	ro := routed(map[string]string{PluginName: `{"httpRoute":"web"}`})
+	ro := routed(t, `{"httpRoute":"web"}`)
 	ro.Spec.Strategy.Canary.CanaryService = ""
 	_, err := ConfigOf(ro)
 	g.Expect(err).To(MatchError(ContainSubstring("needs both spec.strategy.canary.stableService and canaryService")))
