@@ -26,7 +26,7 @@ const timeout = 60 * time.Second
 
 func nowTime() metav1.Time { return metav1.Now() }
 
-func newNamespace(t *testing.T) string {
+func newNamespace(t testing.TB) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "ks-"}}
 	if err := env.Client.Create(context.Background(), ns); err != nil {
@@ -37,7 +37,7 @@ func newNamespace(t *testing.T) string {
 
 // publish sets the GitRepository ns/name to serve files at revision rev,
 // creating it on first use, as the source-controller would.
-func publish(t *testing.T, ns, name, rev string, files map[string]string) {
+func publish(t testing.TB, ns, name, rev string, files map[string]string) {
 	t.Helper()
 	publishSource(t, rev, files, &sourcev1.GitRepository{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -54,7 +54,7 @@ type source interface {
 // publishSource serves files at revision rev as the artifact of the source
 // named by fresh, which is created as fresh on first use, and marks it
 // Ready, as its producer would.
-func publishSource[T source](t *testing.T, rev string, files map[string]string, fresh T, setArtifact func(T, *fluxmeta.Artifact)) {
+func publishSource[T source](t testing.TB, rev string, files map[string]string, fresh T, setArtifact func(T, *fluxmeta.Artifact)) {
 	t.Helper()
 	g := NewWithT(t)
 	a, err := artifacts.Publish(rev, files)
@@ -91,7 +91,7 @@ func newKustomization(ns, name, path string, mutate ...func(*kustomizev1.Kustomi
 }
 
 // waitApplied waits until k is Ready at revision and returns it.
-func waitApplied(t *testing.T, k *kustomizev1.Kustomization, revision string) *kustomizev1.Kustomization {
+func waitApplied(t testing.TB, k *kustomizev1.Kustomization, revision string) *kustomizev1.Kustomization {
 	t.Helper()
 	got := &kustomizev1.Kustomization{}
 	NewWithT(t).Eventually(func(g Gomega) {

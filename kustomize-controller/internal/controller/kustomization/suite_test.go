@@ -32,6 +32,9 @@ import (
 var (
 	env       *cluster.Cluster
 	artifacts *artifactServer
+	// reconciler is the one the manager runs; the benchmarks call it
+	// directly.
+	reconciler *Reconciler
 )
 
 // TestMain starts one full-mode cluster (Deployments become Available), an
@@ -74,6 +77,7 @@ func TestMain(m *testing.M) {
 			Clients:    kubeclient.NewFactory(mgr.GetConfig(), scheme, mgr.GetRESTMapper()),
 			Concurrent: 4,
 		}
+		reconciler = r
 		return r.SetupWithManager(e.Ctx, mgr)
 	}))
 }
