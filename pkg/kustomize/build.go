@@ -67,6 +67,10 @@ type Options struct {
 	// MaxObjects refuses a build that produces more objects; 0 means no
 	// limit.
 	MaxObjects int
+	// Remote, when not nil, is set to whether the kustomization refers to
+	// anything fetched over HTTP(S): content the artifact's digest does not
+	// pin, so a caller must not reuse an earlier build of the same digest.
+	Remote *bool
 }
 
 // changesKustomization reports whether any spec field is merged into the

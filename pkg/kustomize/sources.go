@@ -43,11 +43,17 @@ type inspector struct {
 	fsys    *overlay
 	opts    Options
 	visited map[string]bool
+	// remote is set when some kustomization refers to an HTTP(S) file.
+	remote bool
 }
 
 func inspect(fsys *overlay, dir string, k map[string]any, file string, opts Options) error {
 	in := &inspector{fsys: fsys, opts: opts, visited: map[string]bool{}}
-	return in.visit(dir, k, file)
+	err := in.visit(dir, k, file)
+	if opts.Remote != nil {
+		*opts.Remote = in.remote
+	}
+	return err
 }
 
 // visit checks the kustomization k, read from file in dir, and recurses into
@@ -67,11 +73,13 @@ func (in *inspector) visit(dir string, raw map[string]any, file string) error {
 		if err := in.checkRemoteBase(file, res); err != nil {
 			return err
 		}
+		in.remote = in.remote || isHTTP(res)
 	}
-	if in.opts.NoRemoteBases {
-		if err := in.checkRemoteFiles(file, k); err != nil {
+	if err := in.checkRemoteFiles(file, k); err != nil {
+		if in.opts.NoRemoteBases {
 			return err
 		}
+		in.remote = true
 	}
 	if err := in.decryptGenerators(dir, file, k); err != nil {
 		return err

@@ -123,6 +123,7 @@ func (r *Reconciler) setupDrift(mgr ctrl.Manager, b *builder.Builder) (*builder.
 	forget := handler.Funcs{DeleteFunc: func(_ context.Context, e event.DeleteEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		if k, ok := e.Object.(*kustomizev1.Kustomization); ok {
 			d.forget(k)
+			r.builds.forget(k)
 		}
 	}}
 	return b.WatchesRawSource(crsource.Channel(d.events, &handler.EnqueueRequestForObject{})).

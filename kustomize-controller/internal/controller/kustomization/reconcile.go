@@ -161,13 +161,32 @@ func (r *Reconciler) fetchArtifact(ctx context.Context, s *scope) error {
 }
 
 // build runs kustomize on spec.path, then post-build substitution and SOPS
-// decryption. Any failure leaves the cluster untouched.
+// decryption. Any failure leaves the cluster untouched. A build whose every
+// input is what the last successful one saw is reused (buildCache).
 func (r *Reconciler) build(ctx context.Context, s *scope) error {
 	obj := s.obj
-	dec, err := r.decryptor(ctx, obj)
+	keys, err := r.decryptionKeys(ctx, obj)
 	if err != nil {
 		return buildFailed(obj, err)
 	}
+	var vars map[string]string
+	if pb := obj.Spec.PostBuild; pb != nil {
+		if vars, err = substitute.Vars(ctx, r.Client, obj.Namespace, pb); err != nil {
+			return buildFailed(obj, err)
+		}
+	}
+	key := buildKey(obj, s.artifact.Digest, vars, keys)
+	if objects, ok := r.builds.get(obj, key); ok {
+		s.objects = objects
+		return nil
+	}
+	var dec *decrypt.Decryptor
+	if obj.Spec.Decryption != nil {
+		if dec, err = decrypt.NewDecryptor(keys); err != nil {
+			return buildFailed(obj, err)
+		}
+	}
+	var remote bool
 	opts := kustomize.Options{
 		TargetNamespace: obj.Spec.TargetNamespace,
 		NamePrefix:      obj.Spec.NamePrefix,
@@ -179,6 +198,7 @@ func (r *Reconciler) build(ctx context.Context, s *scope) error {
 		NoRemoteBases:   r.NoRemoteBases,
 		MaxReadBytes:    r.Limits.MaxReadBytes,
 		MaxObjects:      r.Limits.MaxObjects,
+		Remote:          &remote,
 	}
 	if dec != nil {
 		opts.Decryptor = dec
@@ -195,14 +215,15 @@ func (r *Reconciler) build(ctx context.Context, s *scope) error {
 	if err := decrypt.Objects(dec, objects); err != nil {
 		return buildFailed(obj, err)
 	}
-	if pb := obj.Spec.PostBuild; pb != nil {
-		vars, err := substitute.Vars(ctx, r.Client, obj.Namespace, pb)
-		if err != nil {
-			return buildFailed(obj, err)
-		}
+	if obj.Spec.PostBuild != nil {
 		if err := substitute.Substitute(objects, vars, false); err != nil {
 			return buildFailed(obj, err)
 		}
+	}
+	if remote {
+		r.builds.forget(obj)
+	} else {
+		r.builds.put(obj, key, objects)
 	}
 	s.objects = objects
 	return nil
@@ -212,22 +233,19 @@ func buildFailed(obj *kustomizev1.Kustomization, err error) error {
 	return outcome.RetryErr(kustomizev1.BuildFailedReason, err)
 }
 
-// decryptor reads the SOPS keys named by spec.decryption; nil without one.
-func (r *Reconciler) decryptor(ctx context.Context, obj *kustomizev1.Kustomization) (*decrypt.Decryptor, error) {
+// decryptionKeys reads the SOPS keys of the Secret spec.decryption.secretRef
+// names; nil without one.
+func (r *Reconciler) decryptionKeys(ctx context.Context, obj *kustomizev1.Kustomization) (map[string][]byte, error) {
 	d := obj.Spec.Decryption
-	if d == nil {
+	if d == nil || d.SecretRef == nil {
 		return nil, nil
 	}
-	var keys map[string][]byte
-	if d.SecretRef != nil {
-		secret := &corev1.Secret{}
-		key := types.NamespacedName{Namespace: obj.Namespace, Name: d.SecretRef.Name}
-		if err := r.Get(ctx, key, secret); err != nil {
-			return nil, fmt.Errorf("failed to get the decryption Secret '%s' named in spec.decryption.secretRef: %w", key, err)
-		}
-		keys = secret.Data
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: obj.Namespace, Name: d.SecretRef.Name}
+	if err := r.Get(ctx, key, secret); err != nil {
+		return nil, fmt.Errorf("failed to get the decryption Secret '%s' named in spec.decryption.secretRef: %w", key, err)
 	}
-	return decrypt.NewDecryptor(keys)
+	return secret.Data, nil
 }
 
 // errorList joins errors one per line for a condition message.

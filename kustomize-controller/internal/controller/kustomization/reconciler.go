@@ -45,6 +45,8 @@ type Reconciler struct {
 
 	// drift watches applied objects and remembers the last applies.
 	drift *driftWatcher
+	// builds remembers the last build of each Kustomization.
+	builds buildCache
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)
