@@ -2,9 +2,11 @@ package outcome
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"strings"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/fluxcd/pkg/runtime/patch"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -67,13 +69,113 @@ func (b *statusBase) patchStatus(ctx context.Context, obj client.Object, owner s
 	err = b.client.Status().Patch(ctx, obj, client.MergeFromWithOptions(b.before, client.MergeFromWithOptimisticLock{}),
 		client.FieldOwner(owner))
 	if apierrors.IsConflict(err) {
-		return false, nil
+		return true, b.rebaseStatus(ctx, obj, before["status"], after["status"], owner)
 	}
 	if err != nil {
 		return true, err
 	}
 	b.before = obj.DeepCopyObject().(client.Object)
 	return true, nil
+}
+
+// rebaseAttempts bounds the conflicts rebaseStatus takes before it gives
+// the error back to the reconcile (which is then retried).
+const rebaseAttempts = 5
+
+// rebaseStatus writes this reconcile's status changes (from before to
+// after, as a JSON merge patch of the status) onto the object as the API
+// server has it now. A conflict means the object moved since the base was
+// read: another writer, or, far more often, a cache that had not yet seen
+// this controller's own last status write. A merge patch replaces lists
+// whole, so the conditions end as this reconcile set them; the patch
+// helper's per-condition diff from such a stale base could not remove a
+// condition the base had never seen (a Ready HelmRelease kept the
+// Reconciling=True of its previous reconcile). Status fields this reconcile
+// did not change keep what another writer put there (a user's
+// status.abort on a Rollout).
+func (b *statusBase) rebaseStatus(ctx context.Context, obj client.Object, before, after any, owner string) error {
+	from, err := json.Marshal(before)
+	if err != nil {
+		return err
+	}
+	to, err := json.Marshal(after)
+	if err != nil {
+		return err
+	}
+	changes, err := jsonpatch.CreateMergePatch(from, to)
+	if err != nil {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		latest := obj.DeepCopyObject().(client.Object)
+		if err := b.getLatest(ctx, obj, latest); err != nil {
+			return err
+		}
+		desired, err := withStatusPatch(latest, changes)
+		if err != nil {
+			return err
+		}
+		err = b.client.Status().Patch(ctx, desired, client.MergeFromWithOptions(latest, client.MergeFromWithOptimisticLock{}),
+			client.FieldOwner(owner))
+		if apierrors.IsConflict(err) && attempt < rebaseAttempts {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		written, err := runtime.DefaultUnstructuredConverter.ToUnstructured(desired)
+		if err != nil {
+			return err
+		}
+		// obj becomes what was written, nothing of the stale copy left.
+		reflect.ValueOf(obj).Elem().SetZero()
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(written, obj); err != nil {
+			return err
+		}
+		b.before = desired
+		return nil
+	}
+}
+
+// getLatest reads obj as the API server has it, past the cache, through the
+// status subresource; from the client's reader where that is not served
+// (a fake client).
+func (b *statusBase) getLatest(ctx context.Context, obj, into client.Object) error {
+	if err := b.client.SubResource("status").Get(ctx, obj, into); err == nil {
+		return nil
+	} else if apierrors.IsNotFound(err) {
+		return err
+	}
+	return b.client.Get(ctx, client.ObjectKeyFromObject(obj), into)
+}
+
+// withStatusPatch returns a copy of obj with the merge patch applied to its
+// status.
+func withStatusPatch(obj client.Object, changes []byte) (client.Object, error) {
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	cur := []byte("{}")
+	if u["status"] != nil {
+		if cur, err = json.Marshal(u["status"]); err != nil {
+			return nil, err
+		}
+	}
+	merged, err := jsonpatch.MergePatch(cur, changes)
+	if err != nil {
+		return nil, err
+	}
+	var status any
+	if err := json.Unmarshal(merged, &status); err != nil {
+		return nil, err
+	}
+	u["status"] = status
+	out := obj.DeepCopyObject().(client.Object)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // sameOutsideStatus reports whether two objects differ in nothing but their
