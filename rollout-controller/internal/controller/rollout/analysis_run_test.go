@@ -320,7 +320,16 @@ func TestBackgroundAnalysis(t *testing.T) {
 func TestAnalysisRunHistory(t *testing.T) {
 	g := NewWithT(t)
 	srv := newRateServer(t, 0.01)
-	ro, _, _ := startAnalysisStep(t, "analysis-history-", 2, webRateMetric(srv, 1, 0, false))
+	// The run passes at its first measurement, so the rollout may be past
+	// the step before any poll sees the run recorded: wait for Healthy, not
+	// for the run (stepRun).
+	ns := suite.NewNamespace(t, env.Client, "analysis-history-")
+	newTemplate(t, ns, "error-rate", nil, webRateMetric(srv, 1, 0, false))
+	ro := newRollout(ns, "web", 2, "web:1", withCanary(
+		v1alpha1.CanaryStep{SetWeight: ptr.To[int32](50)},
+		analysisStep(nil, "error-rate"),
+	))
+	startRollout(t, ro)
 	expectHealthy(t, ro, 2)
 	for i := 3; i <= 8; i++ {
 		got := getRollout(g, client.ObjectKeyFromObject(ro))
