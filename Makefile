@@ -17,6 +17,10 @@ PROMETHEUS = $(shell ./hack/prometheus.sh 2>&2 | tail -n 1)
 
 GO_TEST_FLAGS ?= -count=1
 TEST_TIMEOUT ?= 30m
+# Modules whose test packages each run a full cluster (kwok pods, real
+# Prometheus) and time out when two run at once on 2 cores: one package at
+# a time.
+SERIAL_MODULES = rollout-controller cli
 
 # The packages with concurrency (caches, queues, the event server, the
 # fetcher, the kubeclient factory) that make test runs again under -race, as
@@ -111,7 +115,8 @@ prometheus: ## Build the Prometheus server the rollout analysis tests query (cac
 .PHONY: test
 test: vet chromium ## Run every test, including the end-to-end suite, against a real local cluster.
 	export FERRY_CLUSTER_BINS="$(CLUSTER_BINS)" FERRY_PROMETHEUS="$(PROMETHEUS)"; failed=""; \
-	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...) || failed="$$failed $$m"; done; \
+	for m in $(MODULES); do p=; case " $(SERIAL_MODULES) " in *" $$m "*) p="-p 1";; esac; \
+	  (cd $$m && go test $(GO_TEST_FLAGS) $$p -timeout $(TEST_TIMEOUT) ./...) || failed="$$failed $$m"; done; \
 	for e in $(RACE_PACKAGES); do m=$${e%%:*}; p=$${e#*:}; \
 	  (cd $$m && go test $(GO_TEST_FLAGS) -race -timeout $(TEST_TIMEOUT) $${p//,/ }) || failed="$$failed $$m(-race)"; done; \
 	(cd helm-controller && go test $(GO_TEST_FLAGS) -race -timeout $(TEST_TIMEOUT) -run '$(HELM_RACE_TESTS)' ./internal/controller/helmrelease/) || failed="$$failed helm-controller(-race)"; \

@@ -5,8 +5,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ferrycd/ferry/cli/internal/objects"
 	"github.com/ferrycd/ferry/cli/internal/tree"
@@ -86,16 +88,20 @@ func TestTreeDescendsIntoKustomizationsAndHelmReleases(t *testing.T) {
 
 	// A deleted object shows as NotFound rather than vanishing (child is
 	// suspended so that self-heal does not recreate it first).
+	// Until the controller has seen the suspension, self-heal may still
+	// recreate the ConfigMap: delete it again until it stays gone.
 	g.Expect(ferry(t, "suspend", "ks", "child", "-n", ns).code).To(Equal(0))
-	g.Expect(testCluster.Client.Delete(t.Context(), configMapObj(ns, "web"))).To(Succeed())
-	r = ferry(t, "tree", "ks", "child", "-n", ns, "-o", "json")
-	g.Expect(r.code).To(Equal(0))
-	var root tree.Node
-	g.Expect(json.Unmarshal([]byte(r.out), &root)).To(Succeed())
-	g.Expect(root.Children).To(HaveLen(2))
-	g.Expect(root.Children[0].Ref()).To(Equal("ConfigMap/" + ns + "/web"))
-	g.Expect(root.Children[0].Health).To(Equal("NotFound"))
-	g.Expect(root.Children[1].Children).To(HaveLen(1))
+	g.Eventually(func(g Gomega) {
+		g.Expect(client.IgnoreNotFound(testCluster.Client.Delete(t.Context(), configMapObj(ns, "web")))).To(Succeed())
+		r := ferry(t, "tree", "ks", "child", "-n", ns, "-o", "json")
+		g.Expect(r.code).To(Equal(0))
+		var root tree.Node
+		g.Expect(json.Unmarshal([]byte(r.out), &root)).To(Succeed())
+		g.Expect(root.Children).To(HaveLen(2))
+		g.Expect(root.Children[0].Ref()).To(Equal("ConfigMap/" + ns + "/web"))
+		g.Expect(root.Children[0].Health).To(Equal("NotFound"))
+		g.Expect(root.Children[1].Children).To(HaveLen(1))
+	}, time.Minute, time.Second).Should(Succeed())
 
 	r = ferry(t, "tree", "hr", "hello", "-n", ns)
 	g.Expect(r.code).To(Equal(0))
