@@ -28,6 +28,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 const (
@@ -242,19 +244,24 @@ var errStopped = fmt.Errorf("prometheus exited")
 // poll calls f every 100ms until it succeeds, the server exits or
 // startTimeout passes, and returns f's last error then.
 func poll(f func(context.Context) error) error {
-	deadline := time.Now().Add(startTimeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := f(ctx)
-		cancel()
-		if err == nil {
-			return nil
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, startTimeout, true,
+		func(ctx context.Context) (bool, error) {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			last = f(ctx)
+			if last == errStopped {
+				return false, last
+			}
+			return last == nil, nil
+		})
+	if err != nil {
+		if last == nil {
+			last = err
 		}
-		if err == errStopped || time.Now().After(deadline) {
-			return fmt.Errorf("waiting for prometheus: %w", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return fmt.Errorf("waiting for prometheus: %w", last)
 	}
+	return nil
 }
 
 // stop ends the server and waits for it.
