@@ -117,6 +117,7 @@ func (s *Setup) Finisher(ownedConditions ...string) outcome.Finisher {
 		Metrics:         s.Metrics,
 		OwnedConditions: owned,
 		FieldOwner:      s.name,
+		Quiet:           outcome.NewQuietWaits(outcome.DefaultQuietWait),
 	}
 }
 

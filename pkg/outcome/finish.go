@@ -3,6 +3,7 @@ package outcome
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -14,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -47,7 +49,33 @@ type Finisher struct {
 	// Now is the clock retries are scheduled by; nil means time.Now. Tests
 	// fix it to check the backoff timing.
 	Now func() time.Time
+	// Quiet, when set, keeps the first expected wait of a new object to
+	// itself for a moment (QuietWaits); nil writes every wait at once.
+	Quiet *QuietWaits
 }
+
+// QuietWaits is how long an object that has reported no status yet keeps
+// an expected wait (Error.Expected) to itself, from the first such wait
+// this process saw: the wait is not written, and the object is looked at
+// again when the period ends unless what it waits on wakes it first. A
+// HelmRelease's first reconcile creates its HelmChart and waits for the
+// artifact, which usually comes within the second; writing "waiting"
+// first cost every new release a status write on the API server, the
+// limit at scale.
+type QuietWaits struct {
+	period time.Duration
+	mu     sync.Mutex
+	// since is when each object in a quiet wait began it, by UID.
+	since map[types.UID]time.Time
+}
+
+// NewQuietWaits returns quiet waits of period.
+func NewQuietWaits(period time.Duration) *QuietWaits {
+	return &QuietWaits{period: period, since: map[types.UID]time.Time{}}
+}
+
+// DefaultQuietWait is the quiet wait period the controllers run with.
+const DefaultQuietWait = 2 * time.Second
 
 func (f *Finisher) now() time.Time {
 	if f.Now != nil {
@@ -76,6 +104,9 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 
 	result := reconcile.Result{RequeueAfter: obj.GetRequeueAfter()}
 	finished := true
+	// Before the conditions change: whether the object has reported
+	// anything is read from them.
+	quietFor, quiet := f.quietWait(obj, err)
 	var retErr error
 	if e := As(err, ""); err != nil && e.Kind == Hold {
 		conditions.Delete(obj, meta.ReconcilingCondition)
@@ -113,11 +144,16 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 				retrier.GetRetryStatus().NextRetryAt = nil
 			}
 		case e.Kind == Wait:
-			conditions.Delete(obj, meta.StalledCondition)
-			conditions.MarkReconciling(obj, ReasonProgressingWithRetry, "%s", e.Error())
-			if e.RequeueAfter > 0 {
+			if quiet {
+				result.RequeueAfter = quietFor
+				if e.RequeueAfter > 0 && e.RequeueAfter < quietFor {
+					result.RequeueAfter = e.RequeueAfter
+				}
+			} else if e.RequeueAfter > 0 {
 				result.RequeueAfter = e.RequeueAfter
 			}
+			conditions.Delete(obj, meta.StalledCondition)
+			conditions.MarkReconciling(obj, ReasonProgressingWithRetry, "%s", e.Error())
 			finished = false
 		case retries:
 			// The object retries on its own schedule, not the rate
@@ -144,11 +180,13 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 		}
 	}
 
-	if perr := f.writeStatus(ctx, patcher, obj, finished); perr != nil {
-		if apierrors.IsNotFound(perr) || !obj.GetDeletionTimestamp().IsZero() && errors.Is(perr, context.Canceled) {
-			return reconcile.Result{}, nil
+	if !quiet {
+		if perr := f.writeStatus(ctx, patcher, obj, finished); perr != nil {
+			if apierrors.IsNotFound(perr) || !obj.GetDeletionTimestamp().IsZero() && errors.Is(perr, context.Canceled) {
+				return reconcile.Result{}, nil
+			}
+			retErr = kerrors.NewAggregate([]error{retErr, perr})
 		}
-		retErr = kerrors.NewAggregate([]error{retErr, perr})
 	}
 	if retErr != nil {
 		result = reconcile.Result{}
@@ -163,6 +201,35 @@ func (f *Finisher) Finish(ctx context.Context, patcher *patch.SerialPatcher, obj
 	return result, retErr
 }
 
+// quietWait says whether the wait err of obj goes unwritten (Quiet) and
+// for how long at most: err is an expected wait, obj has no Ready
+// condition, and its first quiet wait began less than the period ago.
+// Anything else ends the object's quiet wait.
+func (f *Finisher) quietWait(obj Object, err error) (time.Duration, bool) {
+	q := f.Quiet
+	if q == nil {
+		return 0, false
+	}
+	var e *Error
+	if err != nil {
+		e = As(err, "")
+	}
+	now := f.now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	since, waiting := q.since[obj.GetUID()]
+	if e == nil || e.Kind != Wait || !e.Expected || conditions.Get(obj, meta.ReadyCondition) != nil ||
+		waiting && now.Sub(since) >= q.period {
+		delete(q.since, obj.GetUID())
+		return 0, false
+	}
+	if !waiting {
+		since = now
+		q.since[obj.GetUID()] = now
+	}
+	return q.period - now.Sub(since), true
+}
+
 // recordSuspend sets the gotk_suspend_status series of obj.
 func (f *Finisher) recordSuspend(obj Object, suspended bool) {
 	if f.Metrics != nil {
@@ -175,6 +242,11 @@ func (f *Finisher) recordSuspend(obj Object, suspended bool) {
 // finalizer is removed: left behind, the series of deleted objects would
 // grow without bound and dashboards would show objects that are gone.
 func (f *Finisher) Forget(obj Object) {
+	if q := f.Quiet; q != nil {
+		q.mu.Lock()
+		delete(q.since, obj.GetUID())
+		q.mu.Unlock()
+	}
 	if f.Metrics == nil {
 		return
 	}

@@ -5,8 +5,11 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	helmv2 "github.com/ferrycd/ferry/pkg/apis/helm/v2"
+	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 	"github.com/ferrycd/ferry/pkg/dependency"
 
 	"github.com/ferrycd/ferry/helm-controller/internal/action"
@@ -31,7 +34,28 @@ func (r *Reconciler) cleanup(ctx context.Context, obj *helmv2.HelmRelease) error
 	if ns, name := obj.Status.GetHelmChart(); name != "" {
 		return r.deleteHelmChart(ctx, ns, name)
 	}
+	if obj.HasChartTemplate() {
+		// Deleted before any status recorded its HelmChart (a first wait
+		// goes unwritten for a moment, outcome.Finisher.Quiet): the
+		// chart its template names, if this release made it.
+		return r.deleteOwnHelmChart(ctx, obj)
+	}
 	return nil
+}
+
+// deleteOwnHelmChart deletes the HelmChart obj's template names when its
+// labels say obj made it: names are "<namespace>-<name>", which two
+// releases of other namespaces can share.
+func (r *Reconciler) deleteOwnHelmChart(ctx context.Context, obj *helmv2.HelmRelease) error {
+	hc := &sourcev1.HelmChart{}
+	key := types.NamespacedName{Namespace: obj.Spec.Chart.GetNamespace(obj.Namespace), Name: obj.GetHelmChartName()}
+	if err := r.Get(ctx, key, hc); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if hc.Labels[helmv2.NameLabel] != obj.Name || hc.Labels[helmv2.NamespaceLabel] != obj.Namespace {
+		return nil
+	}
+	return r.deleteHelmChart(ctx, key.Namespace, key.Name)
 }
 
 // uninstall removes the release last recorded in history.
