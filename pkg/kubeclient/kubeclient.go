@@ -50,6 +50,9 @@ type Target struct {
 	Client client.Client
 	Mapper apimeta.RESTMapper
 	Poller *polling.StatusPoller
+	// Local is true for the controller's own cluster (no kubeconfig), whose
+	// API the controller can watch itself.
+	Local bool
 }
 
 // Defaults of the cache bounds.
@@ -212,7 +215,7 @@ func (f *Factory) Get(ctx context.Context, reader client.Reader, opts Options) (
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{
 		CustomStatusReaders: customStatusReaders(mapper),
 	})
-	t := &Target{Config: cfg, Client: c, Mapper: mapper, Poller: poller}
+	t := &Target{Config: cfg, Client: c, Mapper: mapper, Poller: poller, Local: clusterKey == "local"}
 	if m, ok := f.mappers[clusterKey]; ok {
 		m.users++
 	}

@@ -28,7 +28,8 @@ import (
 // Configs builds Helm configurations. What is costly to rediscover is
 // shared: one cached discovery client and one clientset per target, so
 // many releases on one cluster and identity do not each rediscover the API
-// server (the mapper is the target's, already shared), one kubectl factory
+// server (the mapper is the target's, already shared), or one discovery
+// client for the whole local cluster (ShareLocalDiscovery), one kubectl factory
 // per target and release namespace, and per target the kinds whose fields
 // the API server validates itself, so Helm's validation of manifests does
 // not fetch and parse OpenAPI documents again for every release
@@ -47,12 +48,21 @@ type Configs struct {
 	mu        sync.Mutex
 	targets   map[*kubeclient.Target]*shared
 	factories map[factoryKey]cmdutil.Factory
+	// local, when set (ShareLocalDiscovery), is the discovery of every
+	// target on the local cluster, and changes what invalidates it.
+	local   *watchedDiscovery
+	changes *APIChanges
+	// index, when set, answers ForUnrecorded.
+	index *ReleaseIndex
 }
 
 // shared is what every configuration on one target reuses; all of it is
 // safe for concurrent use.
 type shared struct {
 	discovery discovery.CachedDiscoveryInterface
+	// changes is set when discovery is the local cluster's shared one:
+	// Helm's writes of CRDs and APIServices count on it.
+	changes   *APIChanges
 	clientset kubernetes.Interface
 	// supported is what the target's API server validates itself
 	// (validatingFactory).
@@ -72,15 +82,48 @@ func NewConfigs() *Configs {
 	}
 }
 
+// ShareLocalDiscovery makes every configuration on the local cluster use
+// one discovery client of cfg (the controller's own identity), invalidated
+// only on changes (watchedDiscovery). Call it before the first For.
+func (c *Configs) ShareLocalDiscovery(cfg *rest.Config, changes *APIChanges) error {
+	d, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.local, c.changes = newWatchedDiscovery(memory.NewMemCacheClient(d), changes), changes
+	return nil
+}
+
 // For returns a new Helm configuration acting as target, making objects in
 // releaseNamespace and keeping release records as Secrets in
 // storageNamespace. It belongs to one reconcile: use it for that
 // reconcile's actions only.
 func (c *Configs) For(target *kubeclient.Target, releaseNamespace, storageNamespace string, log logr.Logger) (*helmaction.Configuration, error) {
+	return c.config(target, releaseNamespace, storageNamespace, log, false)
+}
+
+// ForUnrecorded is For for a HelmRelease whose status records no release:
+// on the local cluster, when the ReleaseIndex (UseReleaseIndex) holds no
+// record of the release either, its storage starts empty instead of
+// listing the release's Secrets.
+func (c *Configs) ForUnrecorded(target *kubeclient.Target, releaseNamespace, storageNamespace string, log logr.Logger) (*helmaction.Configuration, error) {
+	return c.config(target, releaseNamespace, storageNamespace, log, true)
+}
+
+// UseReleaseIndex makes ForUnrecorded consult index.
+func (c *Configs) UseReleaseIndex(index *ReleaseIndex) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.index = index
+}
+
+func (c *Configs) config(target *kubeclient.Target, releaseNamespace, storageNamespace string, log logr.Logger, unrecorded bool) (*helmaction.Configuration, error) {
 	if target.Config == nil {
 		return nil, fmt.Errorf("the client target has no REST config")
 	}
-	sh, factory, err := c.lookup(target, releaseNamespace)
+	sh, factory, index, err := c.lookup(target, releaseNamespace)
 	if err != nil {
 		return nil, err
 	}
@@ -88,10 +131,18 @@ func (c *Configs) For(target *kubeclient.Target, releaseNamespace, storageNamesp
 	debug := func(format string, v ...any) { log.V(2).Info(fmt.Sprintf(format, v...)) }
 	secrets := driver.NewSecrets(sh.clientset.CoreV1().Secrets(storageNamespace))
 	secrets.Log = debug
+	memo := newMemoStorage(secrets)
+	if unrecorded && target.Local && index != nil {
+		memo.none = func(name string) bool { return index.hasNone(storageNamespace, name) }
+	}
+	var kubeClient kube.Interface = &kube.Client{Factory: factory, Log: debug}
+	if sh.changes != nil {
+		kubeClient = &countingKubeClient{Client: kubeClient.(*kube.Client), changes: sh.changes}
+	}
 	return &helmaction.Configuration{
 		RESTClientGetter: factory,
-		KubeClient:       &kube.Client{Factory: factory, Log: debug},
-		Releases:         storage.Init(newMemoStorage(secrets)),
+		KubeClient:       kubeClient,
+		Releases:         storage.Init(memo),
 		Log:              debug,
 		HookOutputFunc:   func(_, _, _ string) io.Writer { return io.Discard },
 	}, nil
@@ -99,20 +150,23 @@ func (c *Configs) For(target *kubeclient.Target, releaseNamespace, storageNamesp
 
 // lookup returns target's shared clients and the factory for
 // releaseNamespace, making them on first use.
-func (c *Configs) lookup(target *kubeclient.Target, releaseNamespace string) (*shared, cmdutil.Factory, error) {
+func (c *Configs) lookup(target *kubeclient.Target, releaseNamespace string) (*shared, cmdutil.Factory, *ReleaseIndex, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sh, ok := c.targets[target]
 	if !ok {
 		d, err := discovery.NewDiscoveryClientForConfig(target.Config)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		cs, err := kubernetes.NewForConfig(target.Config)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		sh = &shared{discovery: memory.NewMemCacheClient(d), clientset: cs, supported: newFieldValidationCache()}
+		if target.Local && c.local != nil {
+			sh.discovery, sh.changes = c.local, c.changes
+		}
 		c.targets[target] = sh
 	}
 	key := factoryKey{target, releaseNamespace}
@@ -122,7 +176,7 @@ func (c *Configs) lookup(target *kubeclient.Target, releaseNamespace string) (*s
 			discovery: sh.discovery, mapper: target.Mapper}), supported: sh.supported}
 		c.factories[key] = f
 	}
-	return sh, f, nil
+	return sh, f, c.index, nil
 }
 
 // Forget drops what is kept for target: the client factory evicts Targets

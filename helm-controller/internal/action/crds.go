@@ -32,6 +32,9 @@ func applyCRDs(cfg *helmaction.Configuration, chrt *chart.Chart, policy helmv2.C
 	// discovery must learn the new kinds before the chart's objects are
 	// built.
 	defer func() {
+		if k, ok := cfg.KubeClient.(*countingKubeClient); ok {
+			k.changes.bump()
+		}
 		if dc, err := cfg.RESTClientGetter.ToDiscoveryClient(); err == nil {
 			dc.Invalidate()
 		}

@@ -39,6 +39,9 @@ type memoStorage struct {
 	// releases holds the records of each release read, by key; a release
 	// absent from the map was not read yet.
 	releases map[string]map[string]record
+	// none, when set, says a release is known to have no records, so
+	// reading it needs no LIST (ReleaseIndex).
+	none func(name string) bool
 }
 
 // record is a release as JSON and the labels of its Secret, which the
@@ -139,6 +142,13 @@ func (m *memoStorage) load(name string) (map[string]record, error) {
 	records, ok := m.releases[name]
 	m.mu.Unlock()
 	if ok {
+		return records, nil
+	}
+	if m.none != nil && m.none(name) {
+		records = map[string]record{}
+		m.mu.Lock()
+		m.releases[name] = records
+		m.mu.Unlock()
 		return records, nil
 	}
 	rels, err := m.Driver.Query(map[string]string{"name": name, "owner": "helm"})

@@ -48,7 +48,10 @@ func Setup(ctx context.Context, s *manager.Setup, opts Options, concurrent int) 
 	clients := kubeclient.NewFactory(mgr.GetConfig(), mgr.GetScheme(), mgr.GetRESTMapper())
 	clients.DefaultServiceAccount = opts.DefaultServiceAccount
 	clients.AllowExec = opts.InsecureKubeConfigExec
-	configs := action.NewConfigs()
+	configs, err := action.NewLocalConfigs(ctx, mgr)
+	if err != nil {
+		return err
+	}
 	clients.OnEvict = configs.Forget
 
 	r := &helmrelease.Reconciler{

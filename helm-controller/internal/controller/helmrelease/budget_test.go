@@ -31,14 +31,22 @@ func chartSpec(hr *helmv2.HelmRelease) {
 		Chart: "app", SourceRef: helmv2.CrossNamespaceObjectReference{Kind: "HelmRepository", Name: "repo"}}}
 }
 
-// waitHelmChart waits for the HelmChart the controller makes for hr and
-// for hr to report that it waits on its artifact.
-func waitHelmChart(t *testing.T, hr *helmv2.HelmRelease) *sourcev1.HelmChart {
+// helmChartOf waits for the HelmChart the controller makes for hr.
+func helmChartOf(t *testing.T, hr *helmv2.HelmRelease) *sourcev1.HelmChart {
 	t.Helper()
 	hc := &sourcev1.HelmChart{}
 	NewWithT(t).Eventually(func() error {
 		return env.Client.Get(context.Background(), client.ObjectKey{Namespace: hr.Namespace, Name: hr.GetHelmChartName()}, hc)
 	}, timeout).Should(Succeed())
+	return hc
+}
+
+// waitHelmChart waits for the HelmChart the controller makes for hr and
+// for hr to report that it waits on its artifact, which it does once the
+// quiet period of a new object's wait (quietWait) is over.
+func waitHelmChart(t *testing.T, hr *helmv2.HelmRelease) *sourcev1.HelmChart {
+	t.Helper()
+	hc := helmChartOf(t, hr)
 	waitFor(t, hr, func(g Gomega, hr *helmv2.HelmRelease) {
 		g.Expect(conditions.GetReason(hr, fluxmeta.ReadyCondition)).To(Equal(helmv2.ArtifactFailedReason))
 	})
@@ -59,25 +67,25 @@ func TestChartArtifactWakesRelease(t *testing.T) {
 }
 
 // TestInstallRequestBudget holds one install of a 3-object chart from
-// spec.chart to its request budget, counted on the wire: the first
-// reconcile adds the finalizer, creates the HelmChart and reports, in one
-// status write and no event (waiting for a chart being built is no
-// failure), that it waits for the artifact; the second,
-// woken by the artifact, reads Helm storage once (one LIST), checks the
-// three objects are free to take (Helm's three GETs), creates them, writes
-// the release record (create, then update to deployed), and ends with one
-// status write and one event. An unchanged reconcile asked for by
-// reconcile.fluxcd.io/requestedAt reads Helm storage once and writes the
-// status once (lastHandledReconcileAt).
+// spec.chart to its request budget, counted on the wire, with the chart's
+// artifact coming at once as the source-controller makes it: the first
+// reconcile adds the finalizer, creates the HelmChart and, the release
+// being new, keeps its wait for the artifact to itself (no status write, no
+// event); the second, woken by the artifact, finds no record of the
+// release in the ReleaseIndex and so lists no Helm storage, checks the
+// three objects are free to take (Helm's three GETs),
+// creates them, writes the release record (create, then update to
+// deployed), and ends with the one status write and one event. An
+// unchanged reconcile asked for by reconcile.fluxcd.io/requestedAt reads
+// Helm storage once and writes the status once (lastHandledReconcileAt).
 func TestInstallRequestBudget(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	mark := requests.Mark(ns)
-	hr := newRelease(t, ns, "app", chartSpec)
-	hc := waitHelmChart(t, hr)
 	a, err := charts.Publish("app", "1.0.0", threeConfigMaps)
 	g.Expect(err).NotTo(HaveOccurred())
-	setArtifact(t, hc, a)
+	hr := newRelease(t, ns, "app", chartSpec)
+	setArtifact(t, helmChartOf(t, hr), a)
 	waitReady(t, hr, "1.0.0", 1)
 	g.Eventually(func() []string { return eventReasons(t, ns) }, timeout).Should(ContainElement(helmv2.InstallSucceededReason))
 	g.Expect(requests.Since(ns, mark)).To(Equal([]string{
@@ -86,9 +94,8 @@ func TestInstallRequestBudget(t *testing.T) {
 		"create helmcharts",
 		"create secrets",
 		"get configmaps", "get configmaps", "get configmaps",
-		"list secrets",
 		"patch helmreleases",
-		"patch helmreleases/status", "patch helmreleases/status",
+		"patch helmreleases/status",
 		"put secrets",
 	}))
 
@@ -112,4 +119,27 @@ func eventReasons(t *testing.T, ns string) []string {
 		out = append(out, e.Reason)
 	}
 	return out
+}
+
+// TestReleaseMissingFromStatusIsFound loses a release's history from the
+// HelmRelease's status, as a status write lost after an install would: the
+// next reconcile must read the release's records from storage (the
+// ReleaseIndex knows them) and go on from them, not install again over
+// them, which Helm refuses ("cannot re-use a name that is still in use").
+func TestReleaseMissingFromStatusIsFound(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t)
+	publishHelmChart(t, ns, "chart", "1.0.0", goodChart)
+	hr := newRelease(t, ns, "app")
+	waitReady(t, hr, "1.0.0", 1)
+
+	updateStatus(t, hr, func() { hr.Status.History = nil })
+	suite.RequestReconcile(t, env.Client, hr, timeout)
+	waitReleased(t, hr, "1.0.0")
+	g.Expect(eventReasons(t, ns)).NotTo(ContainElement(helmv2.InstallFailedReason))
+	rels := helmList(t, hr)
+	g.Expect(rels).NotTo(BeEmpty())
+	for _, rel := range rels {
+		g.Expect(rel.Info.Status.String()).To(Equal("deployed"))
+	}
 }

@@ -24,6 +24,12 @@ import (
 
 const timeout = 60 * time.Second
 
+// quietWait is the suite's quiet wait period (outcome.Finisher.Quiet): longer than the controllers'
+// default, so that a test handing a new release its chart's artifact at
+// once (as the source-controller does) does so within it on a loaded
+// machine.
+const quietWait = 10 * time.Second
+
 // goodChart renders two ConfigMaps from the values.
 var goodChart = map[string]string{
 	"a.yaml": `apiVersion: v1
@@ -174,7 +180,9 @@ func waitReleased(t *testing.T, hr *helmv2.HelmRelease, chartVersion string) {
 	t.Helper()
 	waitFor(t, hr, func(g Gomega, hr *helmv2.HelmRelease) {
 		g.Expect(conditions.IsReady(hr)).To(BeTrue(), "ready: %v", hr.Status.Conditions)
-		g.Expect(hr.Status.History.Latest().ChartVersion).To(Equal(chartVersion))
+		latest := hr.Status.History.Latest()
+		g.Expect(latest).NotTo(BeNil())
+		g.Expect(latest.ChartVersion).To(Equal(chartVersion))
 	})
 }
 

@@ -132,7 +132,11 @@ func (r *Reconciler) helmConfig(ctx context.Context, obj *helmv2.HelmRelease, re
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to build the client for the release: %w", err)
 	}
-	cfg, err := r.Configs.For(target, releaseNs, storageNs, ctrl.LoggerFrom(ctx))
+	configFor := r.Configs.For
+	if obj.Status.History.Latest() == nil {
+		configFor = r.Configs.ForUnrecorded
+	}
+	cfg, err := configFor(target, releaseNs, storageNs, ctrl.LoggerFrom(ctx))
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to build the Helm configuration: %w", err)
 	}

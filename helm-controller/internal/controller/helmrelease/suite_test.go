@@ -78,13 +78,17 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		mgr := e.Manager
+		configs, err := action.NewLocalConfigs(e.Ctx, mgr)
+		if err != nil {
+			return err
+		}
 		reconciler = &Reconciler{
 			Client: mgr.GetClient(),
 			Finisher: outcome.Finisher{Scheme: scheme, Recorder: e.Recorder, OwnedConditions: OwnedConditions,
-				FieldOwner: "helm-controller"},
+				FieldOwner: "helm-controller", Quiet: outcome.NewQuietWaits(quietWait)},
 			Fetcher:           fetcher,
 			Clients:           kubeclient.NewFactory(mgr.GetConfig(), scheme, mgr.GetRESTMapper()),
-			Configs:           action.NewConfigs(),
+			Configs:           configs,
 			Concurrent:        4,
 			DependencyRequeue: time.Second,
 			// Longer than any test's wait: a HelmRelease waiting for its
