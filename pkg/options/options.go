@@ -18,7 +18,8 @@ type Options struct {
 	MetricsAddr string
 	// HealthAddr is where /healthz and /readyz are served.
 	HealthAddr string
-	// Concurrent is the number of objects of each kind reconciled at once.
+	// Concurrent is the number of objects of each kind reconciled at once;
+	// set before BindFlags, it is the flag's default (4 when unset).
 	Concurrent int
 	// WatchAllNamespaces makes the controller watch every namespace instead of
 	// only the one it runs in.
@@ -39,11 +40,15 @@ type Options struct {
 
 // BindFlags registers the options on fs with Flux's names and defaults.
 func (o *Options) BindFlags(fs *pflag.FlagSet) {
+	concurrent := o.Concurrent
+	if concurrent <= 0 {
+		concurrent = 4
+	}
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":8080",
 		"The address the metric endpoint binds to.")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":9440",
 		"The address the health endpoint binds to.")
-	fs.IntVar(&o.Concurrent, "concurrent", 4,
+	fs.IntVar(&o.Concurrent, "concurrent", concurrent,
 		"The number of concurrent reconciles per kind.")
 	fs.BoolVar(&o.WatchAllNamespaces, "watch-all-namespaces", true,
 		"Watch for custom resources in all namespaces, if set to false it will only watch the runtime namespace.")
