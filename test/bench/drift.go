@@ -44,7 +44,7 @@ func runDrift(ctx context.Context, env *Env) (*Result, error) {
 	if err := createKustomizations(ctx, c, ns, env.N, 10*time.Minute); err != nil {
 		return nil, err
 	}
-	if err := waitKustomizations(ctx, c, ns, env.N, func(k *kustomizev1.Kustomization) bool {
+	if err := waitKustomizations(ctx, env, c, ns, env.N, func(k *kustomizev1.Kustomization) bool {
 		return conditions.IsReady(k) && k.Status.LastAppliedRevision != ""
 	}); err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ func runDrift(ctx context.Context, env *Env) (*Result, error) {
 
 	// One requested reconcile of each, nothing changed.
 	reqBefore, _ = apiServerRequests(ctx, env)
-	if err := requestAll(ctx, c, ns, env.N); err != nil {
+	if err := requestAll(ctx, env, c, ns, env.N); err != nil {
 		return nil, err
 	}
 	reqAfter, _ = apiServerRequests(ctx, env)

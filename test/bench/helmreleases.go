@@ -92,7 +92,7 @@ func benchHelmReleases(ctx context.Context, env *Env, ns string, sources []clien
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		return nil, err
 	}
-	watched, stopWatch, err := watching(ctx, env, c, ns)
+	watched, stopWatch, err := watching(ctx, env, c, ns, &helmv2.HelmRelease{})
 	if err != nil {
 		return nil, err
 	}
@@ -229,28 +229,37 @@ func benchHelmReleases(ctx context.Context, env *Env, ns string, sources []clien
 	return res, nil
 }
 
-// waitHelmReleases waits until n HelmReleases of ns satisfy ok, read from a
-// watch: polling LISTs of thousands of HelmReleases took the API server
-// 0.4 s each at N=500, time the controllers' requests queued behind. A
-// watch was once seen to go quiet without an error while releases still
-// changed (N=1000, tuned), so a count that has not moved for 10 s is
-// taken from a LIST of the API server instead.
+// waitHelmReleases waits until n HelmReleases of ns satisfy ok, read from
+// a watch (watchedCount).
 func waitHelmReleases(ctx context.Context, watched, direct client.Reader, ns string, n int, ok func(*helmv2.HelmRelease) bool) error {
+	return waitCount(15*time.Minute, n, watchedCount(watched, direct, func(r client.Reader) (int, error) {
+		return countHelmReleases(ctx, r, ns, ok)
+	}))
+}
+
+// watchedCount counts through watched, a reader served from a watch:
+// polling LISTs of thousands of objects took the API server 0.4 s each
+// for 500 HelmReleases and most of a core for 10,000 Kustomizations, time
+// the controllers' requests queued behind. A watch was once seen to go
+// quiet without an error while releases still changed (N=1000, tuned),
+// so a count that has not moved for 10 s is taken from direct, a LIST of
+// the API server.
+func watchedCount(watched, direct client.Reader, count func(client.Reader) (int, error)) func() (int, error) {
 	last, moved := -1, time.Now()
-	return waitCount(15*time.Minute, n, func() (int, error) {
-		count, err := countHelmReleases(ctx, watched, ns, ok)
+	return func() (int, error) {
+		n, err := count(watched)
 		switch {
 		case err != nil:
 			return 0, err
-		case count != last:
-			last, moved = count, time.Now()
-			return count, nil
+		case n != last:
+			last, moved = n, time.Now()
+			return n, nil
 		case time.Since(moved) < 10*time.Second:
-			return count, nil
+			return n, nil
 		}
 		moved = time.Now()
-		return countHelmReleases(ctx, direct, ns, ok)
-	})
+		return count(direct)
+	}
 }
 
 func countHelmReleases(ctx context.Context, r client.Reader, ns string, ok func(*helmv2.HelmRelease) bool) (int, error) {
@@ -259,9 +268,10 @@ func countHelmReleases(ctx context.Context, r client.Reader, ns string, ok func(
 	return countWhere(list.Items, ok), err
 }
 
-// watching returns a reader of ns served from a watch (a cache started on
-// the bench client's config and scheme) and a func that stops it.
-func watching(ctx context.Context, env *Env, c client.Client, ns string) (client.Reader, func(), error) {
+// watching returns a reader of ns served from a watch of obj's kind (a
+// cache started on the bench client's config and scheme) and a func that
+// stops it.
+func watching(ctx context.Context, env *Env, c client.Client, ns string, obj client.Object) (client.Reader, func(), error) {
 	cfg := *env.Cluster.Config
 	cfg.QPS, cfg.Burst = -1, -1
 	cch, err := cache.New(&cfg, cache.Options{Scheme: c.Scheme(), DefaultNamespaces: map[string]cache.Config{ns: {}}})
@@ -270,7 +280,7 @@ func watching(ctx context.Context, env *Env, c client.Client, ns string) (client
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	go func() { _ = cch.Start(ctx) }()
-	if _, err := cch.GetInformer(ctx, &helmv2.HelmRelease{}); err != nil {
+	if _, err := cch.GetInformer(ctx, obj); err != nil {
 		cancel()
 		return nil, nil, err
 	}

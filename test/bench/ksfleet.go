@@ -43,7 +43,7 @@ func runKSFleet(ctx context.Context, env *Env) (*Result, error) {
 		return nil, err
 	}
 	res.Add(fmt.Sprintf("time to create the %d Kustomizations (the bench's client)", env.N), time.Since(start).Round(time.Millisecond).String())
-	if err := waitKustomizations(ctx, c, ns, env.N, func(k *kustomizev1.Kustomization) bool {
+	if err := waitKustomizations(ctx, env, c, ns, env.N, func(k *kustomizev1.Kustomization) bool {
 		return conditions.IsReady(k) && k.Status.LastAppliedRevision != ""
 	}); err != nil {
 		return nil, err

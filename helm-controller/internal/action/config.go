@@ -29,8 +29,8 @@ import (
 // shared: one cached discovery client and one clientset per target, so
 // many releases on one cluster and identity do not each rediscover the API
 // server (the mapper is the target's, already shared), or one discovery
-// client for the whole local cluster (ShareLocalDiscovery), one kubectl factory
-// per target and release namespace, and per target the kinds whose fields
+// client for the whole local cluster (ShareLocalDiscovery), one kubectl
+// factory per target and release namespace, and per target the kinds whose fields
 // the API server validates itself, so Helm's validation of manifests does
 // not fetch and parse OpenAPI documents again for every release
 // (validatingFactory).
@@ -135,9 +135,10 @@ func (c *Configs) config(target *kubeclient.Target, releaseNamespace, storageNam
 	if unrecorded && target.Local && index != nil {
 		memo.none = func(name string) bool { return index.hasNone(storageNamespace, name) }
 	}
-	var kubeClient kube.Interface = &kube.Client{Factory: factory, Log: debug}
+	base := &kube.Client{Factory: factory, Log: debug}
+	var kubeClient kube.Interface = base
 	if sh.changes != nil {
-		kubeClient = &countingKubeClient{Client: kubeClient.(*kube.Client), changes: sh.changes}
+		kubeClient = &countingKubeClient{Client: base, changes: sh.changes}
 	}
 	return &helmaction.Configuration{
 		RESTClientGetter: factory,
