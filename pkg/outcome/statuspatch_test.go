@@ -18,12 +18,9 @@ import (
 	sourcev1 "github.com/ferrycd/ferry/pkg/apis/source/v1"
 )
 
-// A progress write, then a write by someone else, then the end result: the
-// end result falls back to the patch helper on the conflict, and must still
-// remove the Reconciling condition the progress write added.
-func TestProgressThenConflictLeavesNoReconciling(t *testing.T) {
-	g := NewWithT(t)
-	ctx := context.Background()
+// gitRepositoryWithFinalizer returns a fake client holding default/app, a
+// GitRepository that already has its finalizer, and a Finisher owning Ready.
+func gitRepositoryWithFinalizer(g Gomega) (client.Client, *Finisher) {
 	scheme := runtime.NewScheme()
 	g.Expect(sourcev1.AddToScheme(scheme)).To(Succeed())
 	obj := &sourcev1.GitRepository{
@@ -31,7 +28,16 @@ func TestProgressThenConflictLeavesNoReconciling(t *testing.T) {
 		Spec:       sourcev1.GitRepositorySpec{URL: "https://example.com/app", Interval: metav1.Duration{Duration: time.Minute}},
 	}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(obj).WithStatusSubresource(obj).Build()
-	f := &Finisher{Scheme: scheme, OwnedConditions: []string{meta.ReadyCondition}}
+	return c, &Finisher{Scheme: scheme, OwnedConditions: []string{meta.ReadyCondition}}
+}
+
+// A progress write, then a write by someone else, then the end result: the
+// end result falls back to the patch helper on the conflict, and must still
+// remove the Reconciling condition the progress write added.
+func TestProgressThenConflictLeavesNoReconciling(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	c, f := gitRepositoryWithFinalizer(g)
 	l := Lifecycle[*sourcev1.GitRepository]{
 		Client: c, Finisher: f, Finalizer: "finalizers.fluxcd.io",
 		Suspended: func(*sourcev1.GitRepository) bool { return false },
@@ -66,14 +72,7 @@ func TestProgressThenConflictLeavesNoReconciling(t *testing.T) {
 func TestStaleBaseLeavesNoReconciling(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	scheme := runtime.NewScheme()
-	g.Expect(sourcev1.AddToScheme(scheme)).To(Succeed())
-	obj := &sourcev1.GitRepository{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "default", Finalizers: []string{"finalizers.fluxcd.io"}},
-		Spec:       sourcev1.GitRepositorySpec{URL: "https://example.com/app", Interval: metav1.Duration{Duration: time.Minute}},
-	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(obj).WithStatusSubresource(obj).Build()
-	f := &Finisher{Scheme: scheme, OwnedConditions: []string{meta.ReadyCondition}}
+	c, f := gitRepositoryWithFinalizer(g)
 	l := Lifecycle[*sourcev1.GitRepository]{
 		Client: c, Finisher: f, Finalizer: "finalizers.fluxcd.io",
 		Suspended: func(*sourcev1.GitRepository) bool { return false },

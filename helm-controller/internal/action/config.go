@@ -49,9 +49,8 @@ type Configs struct {
 	targets   map[*kubeclient.Target]*shared
 	factories map[factoryKey]cmdutil.Factory
 	// local, when set (ShareLocalDiscovery), is the discovery of every
-	// target on the local cluster, and changes what invalidates it.
-	local   *watchedDiscovery
-	changes *APIChanges
+	// target on the local cluster.
+	local *watchedDiscovery
 	// index, when set, answers ForUnrecorded.
 	index *ReleaseIndex
 }
@@ -92,7 +91,7 @@ func (c *Configs) ShareLocalDiscovery(cfg *rest.Config, changes *APIChanges) err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.local, c.changes = newWatchedDiscovery(memory.NewMemCacheClient(d), changes), changes
+	c.local = newWatchedDiscovery(memory.NewMemCacheClient(d), changes)
 	return nil
 }
 
@@ -156,17 +155,19 @@ func (c *Configs) lookup(target *kubeclient.Target, releaseNamespace string) (*s
 	defer c.mu.Unlock()
 	sh, ok := c.targets[target]
 	if !ok {
-		d, err := discovery.NewDiscoveryClientForConfig(target.Config)
-		if err != nil {
-			return nil, nil, nil, err
-		}
 		cs, err := kubernetes.NewForConfig(target.Config)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		sh = &shared{discovery: memory.NewMemCacheClient(d), clientset: cs, supported: newFieldValidationCache()}
+		sh = &shared{clientset: cs, supported: newFieldValidationCache()}
 		if target.Local && c.local != nil {
-			sh.discovery, sh.changes = c.local, c.changes
+			sh.discovery, sh.changes = c.local, c.local.changes
+		} else {
+			d, err := discovery.NewDiscoveryClientForConfig(target.Config)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			sh.discovery = memory.NewMemCacheClient(d)
 		}
 		c.targets[target] = sh
 	}
